@@ -40,12 +40,14 @@ SOURCES: dict[str, tuple[str, Callable[[Any], list[Alert]]]] = {
     "zabbix": ("zabbix", zabbix.parse),
     "findings": ("engineer", findings.parse),
 }
-FILTERS = {"kind": {"incident", "fault"}, "state": {"open", "resolved", "closed"},
-           "origin": {"monitoring", "engineer", "customer"}}
+FILTERS = {
+    "kind": {"incident", "fault"},
+    "state": {"open", "resolved", "closed"},
+    "origin": {"monitoring", "engineer", "customer"},
+}
 
 
-def problem(status: int, error: str, message: str, headers: dict[str, str] | None = None,
-            **extra: Any) -> web.Response:
+def problem(status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
     body = {"error": error, "message": message, **extra}
     return web.json_response(body, status=status, headers=headers)
 
@@ -60,17 +62,27 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
         reason = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status, "http_error")
-        msg = {404: f"no such endpoint: {request.method} {request.path}",
-               405: f"{request.method} is not allowed on {request.path}"}.get(exc.status, exc.reason)
+        msg = {
+            404: f"no such endpoint: {request.method} {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+        }.get(exc.status, exc.reason)
         return problem(exc.status, reason, msg, headers={k: v for k, v in exc.headers.items() if k == "Allow"})
     except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
         log.error("database unavailable during %s %s: %s", request.method, request.path, exc)
-        return problem(503, "database_unavailable", "the database cannot be reached; nothing was stored, retry later",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "database_unavailable",
+            "the database cannot be reached; nothing was stored, retry later",
+            headers={"Retry-After": "5"},
+        )
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            return problem(503, "database_unavailable", "the database connection was lost; nothing was stored, "
-                           "retry later", headers={"Retry-After": "5"})
+            return problem(
+                503,
+                "database_unavailable",
+                "the database connection was lost; nothing was stored, retry later",
+                headers={"Retry-After": "5"},
+            )
         log.exception("database error during %s %s", request.method, request.path)
         return problem(500, "internal_error", "an internal error occurred; nothing was stored")
 
@@ -97,8 +109,12 @@ def authenticate(request: web.Request, scope: str) -> Token | web.Response:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        return problem(401, "unauthorized", "a bearer token is required (Authorization: Bearer <token>)",
-                       headers={"WWW-Authenticate": 'Bearer realm="alertbridge"'})
+        return problem(
+            401,
+            "unauthorized",
+            "a bearer token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": 'Bearer realm="alertbridge"'},
+        )
     digest = hashlib.sha256(presented.strip().encode()).hexdigest()
     found: Token | None = None
     for t in request.app[SETTINGS].tokens:
@@ -106,8 +122,12 @@ def authenticate(request: web.Request, scope: str) -> Token | web.Response:
         if d is not None and hmac.compare_digest(d, digest):
             found = t
     if found is None:
-        return problem(401, "unauthorized", "the token is not valid",
-                       headers={"WWW-Authenticate": 'Bearer realm="alertbridge", error="invalid_token"'})
+        return problem(
+            401,
+            "unauthorized",
+            "the token is not valid",
+            headers={"WWW-Authenticate": 'Bearer realm="alertbridge", error="invalid_token"'},
+        )
     if scope not in found.scopes and "admin" not in found.scopes:
         return problem(403, "forbidden", f"token {found.name!r} may not use this endpoint (needs scope {scope!r})")
     return found
@@ -117,7 +137,9 @@ async def read_json(request: web.Request) -> Any:
     limit = request.app[SETTINGS].limits.max_body_bytes
     ctype = request.headers.get("Content-Type", "")
     if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
-        raise _Bad(415, "unsupported_media_type", f"the body must be JSON (Content-Type: application/json), not {ctype!r}")
+        raise _Bad(
+            415, "unsupported_media_type", f"the body must be JSON (Content-Type: application/json), not {ctype!r}"
+        )
     if request.content_length is not None and request.content_length > limit:
         raise _Bad(413, "body_too_large", f"the body is {request.content_length} bytes; the limit is {limit}")
     chunks: list[bytes] = []
@@ -177,10 +199,16 @@ def ingest_handler(endpoint: str) -> Handler:
         if any(o.notices for o in result.outcomes):
             request.app[DISPATCHER].wake.set()
         first = result.outcomes[0] if result.outcomes else None
-        return web.json_response({
-            "status": "accepted", "event": result.event_id, "alerts": [o.as_dict() for o in result.outcomes],
-            "incident_id": first.incident_id if first else None, "ticket": first.ticket if first else None,
-        }, status=200)
+        return web.json_response(
+            {
+                "status": "accepted",
+                "event": result.event_id,
+                "alerts": [o.as_dict() for o in result.outcomes],
+                "incident_id": first.incident_id if first else None,
+                "ticket": first.ticket if first else None,
+            },
+            status=200,
+        )
 
     return handle
 
@@ -231,8 +259,11 @@ async def list_incidents(request: web.Request) -> web.StreamResponse:
         return problem(exc.status, exc.error, exc.message)
     async with request.app[DB].read() as conn:
         total = (await conn.execute(select(func.count()).select_from(incidents).where(*conds))).scalar_one()
-        rows = (await conn.execute(select(incidents).where(*conds).order_by(incidents.c.id)
-                                   .limit(limit).offset(offset))).mappings().all()
+        rows = (
+            (await conn.execute(select(incidents).where(*conds).order_by(incidents.c.id).limit(limit).offset(offset)))
+            .mappings()
+            .all()
+        )
     nxt = None
     if offset + len(rows) < total:
         q = {k: v for k, v in request.query.items() if k not in ("offset", "limit")}
@@ -252,8 +283,11 @@ async def get_incident(request: web.Request) -> web.StreamResponse:
         row = (await conn.execute(select(incidents).where(incidents.c.id == int(raw)))).mappings().first()
         if row is None or (auth.customer and row["customer"] != auth.customer):
             return problem(404, "not_found", f"no incident {raw}")
-        al = (await conn.execute(select(alerts).where(alerts.c.incident_id == row["id"])
-                                 .order_by(alerts.c.id))).mappings().all()
+        al = (
+            (await conn.execute(select(alerts).where(alerts.c.incident_id == row["id"]).order_by(alerts.c.id)))
+            .mappings()
+            .all()
+        )
     return web.json_response(incident_json(row, list(al)))
 
 
@@ -266,8 +300,11 @@ async def get_ticket(request: web.Request) -> web.StreamResponse:
         row = (await conn.execute(select(tickets).where(tickets.c.number == number))).mappings().first()
         if row is None or (auth.customer and row["customer"] != auth.customer):
             return problem(404, "not_found", f"no ticket {number!r}")
-        arts = (await conn.execute(select(articles).where(articles.c.ticket_id == row["id"])
-                                   .order_by(articles.c.id))).mappings().all()
+        arts = (
+            (await conn.execute(select(articles).where(articles.c.ticket_id == row["id"]).order_by(articles.c.id)))
+            .mappings()
+            .all()
+        )
     return web.json_response(ticket_json(row, list(arts)))
 
 
@@ -281,12 +318,32 @@ async def get_outbox(request: web.Request) -> web.StreamResponse:
     if auth.customer:
         conds.append(outbox.c.incident_id.in_(select(incidents.c.id).where(incidents.c.customer == auth.customer)))
     async with db.read() as conn:
-        rows = (await conn.execute(select(outbox.c.id, outbox.c.key, outbox.c.kind, outbox.c.incident_id,
-                                          outbox.c.state, outbox.c.attempts, outbox.c.next_attempt_at,
-                                          outbox.c.last_error, outbox.c.created_at)
-                                   .where(*conds).order_by(outbox.c.id).limit(500))).mappings().all()
-    items = [{**dict(r), "next_attempt_at": r["next_attempt_at"].isoformat(),
-              "created_at": r["created_at"].isoformat()} for r in rows]
+        rows = (
+            (
+                await conn.execute(
+                    select(
+                        outbox.c.id,
+                        outbox.c.key,
+                        outbox.c.kind,
+                        outbox.c.incident_id,
+                        outbox.c.state,
+                        outbox.c.attempts,
+                        outbox.c.next_attempt_at,
+                        outbox.c.last_error,
+                        outbox.c.created_at,
+                    )
+                    .where(*conds)
+                    .order_by(outbox.c.id)
+                    .limit(500)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    items = [
+        {**dict(r), "next_attempt_at": r["next_attempt_at"].isoformat(), "created_at": r["created_at"].isoformat()}
+        for r in rows
+    ]
     return web.json_response({**summary, "items": items})
 
 
@@ -313,8 +370,9 @@ async def openapi_view(request: web.Request) -> web.StreamResponse:
     return web.json_response(openapi.document())
 
 
-def build_app(settings: Settings, db: Database, pipeline: Pipeline, metrics: Metrics,
-              dispatcher: Dispatcher) -> web.Application:
+def build_app(
+    settings: Settings, db: Database, pipeline: Pipeline, metrics: Metrics, dispatcher: Dispatcher
+) -> web.Application:
     # the body limit is enforced by read_json with a JSON answer; aiohttp's own is a backstop
     app = web.Application(middlewares=[timing, errors], client_max_size=settings.limits.max_body_bytes * 4)
     app[SETTINGS], app[DB], app[PIPELINE], app[METRICS], app[DISPATCHER] = settings, db, pipeline, metrics, dispatcher

@@ -47,15 +47,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     services = sum(len(c.services) for c in settings.customers)
-    print(f"{args.config}: OK ({len(settings.customers)} customers, {services} services, "
-          f"{len(settings.tokens)} tokens)")
+    print(
+        f"{args.config}: OK ({len(settings.customers)} customers, {services} services, {len(settings.tokens)} tokens)"
+    )
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alertbridge", description="Monitoring alerts in, service-desk incidents out.")
-    p.add_argument("--log-level", default=os.environ.get("ALERTBRIDGE_LOG_LEVEL", "INFO"),
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--log-level",
+        default=os.environ.get("ALERTBRIDGE_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the HTTP service (migrates the database first)")

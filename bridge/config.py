@@ -154,6 +154,7 @@ def _interpolate(node: Any, env: dict[str, str], missing: list[str], path: str =
     if isinstance(node, list):
         return [_interpolate(v, env, missing, f"{path}[{i}]") for i, v in enumerate(node)]
     if isinstance(node, str):
+
         def sub(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
             if name in env and env[name] != "":
@@ -162,6 +163,7 @@ def _interpolate(node: Any, env: dict[str, str], missing: list[str], path: str =
                 missing.append(f"{path} (${{{name}}})")
                 return ""
             return default
+
         return _ENV_REF.sub(sub, node)
     return node
 

@@ -62,8 +62,9 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         else:
-            self.engine = create_async_engine(async_url, pool_size=pool_size, max_overflow=pool_size,
-                                              pool_pre_ping=True, pool_timeout=10)
+            self.engine = create_async_engine(
+                async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10
+            )
         # SQLite takes one writer at a time: queue writers here rather than spin on its lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 

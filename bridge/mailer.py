@@ -58,6 +58,12 @@ class Mailer:
         starttls = u.scheme == "smtp+starttls"
         port = u.port or (465 if implicit_tls else 587 if starttls else 25)
         await aiosmtplib.send(
-            build(payload, key, self.settings), hostname=u.hostname or "localhost", port=port,
-            username=unquote(u.username) if u.username else None, password=unquote(u.password) if u.password else None,
-            use_tls=implicit_tls, start_tls=True if starttls else False, timeout=self.settings.timeout)
+            build(payload, key, self.settings),
+            hostname=u.hostname or "localhost",
+            port=port,
+            username=unquote(u.username) if u.username else None,
+            password=unquote(u.password) if u.password else None,
+            use_tls=implicit_tls,
+            start_tls=starttls,
+            timeout=self.settings.timeout,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,20 +14,29 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.received = Counter("alertbridge_alerts_received", "Alerts received, by source and outcome",
-                                ["source", "outcome"], registry=r)
-        self.requests_rejected = Counter("alertbridge_requests_rejected", "Requests refused, by reason",
-                                         ["endpoint", "reason"], registry=r)
+        self.received = Counter(
+            "alertbridge_alerts_received", "Alerts received, by source and outcome", ["source", "outcome"], registry=r
+        )
+        self.requests_rejected = Counter(
+            "alertbridge_requests_rejected", "Requests refused, by reason", ["endpoint", "reason"], registry=r
+        )
         self.opened = Counter("alertbridge_incidents_opened", "Incidents opened, by kind", ["kind"], registry=r)
-        self.transitions = Counter("alertbridge_incident_transitions", "Incident state machine actions",
-                                   ["action"], registry=r)
-        self.outbox_delivered = Counter("alertbridge_outbox_finished", "Outbox rows finished, by kind and state",
-                                        ["kind", "state"], registry=r)
-        self.outbox_failures = Counter("alertbridge_outbox_delivery_failures",
-                                       "Failed delivery attempts (will be retried)", ["kind"], registry=r)
-        self.latency = Histogram("alertbridge_http_request_duration_seconds", "HTTP request latency",
-                                 ["route", "method", "status"], registry=r,
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.transitions = Counter(
+            "alertbridge_incident_transitions", "Incident state machine actions", ["action"], registry=r
+        )
+        self.outbox_delivered = Counter(
+            "alertbridge_outbox_finished", "Outbox rows finished, by kind and state", ["kind", "state"], registry=r
+        )
+        self.outbox_failures = Counter(
+            "alertbridge_outbox_delivery_failures", "Failed delivery attempts (will be retried)", ["kind"], registry=r
+        )
+        self.latency = Histogram(
+            "alertbridge_http_request_duration_seconds",
+            "HTTP request latency",
+            ["route", "method", "status"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
         self.up = Gauge("alertbridge_up", "1 while the service runs", registry=r)
         self.up.set(1)
         self._outbox_probe: Callable[[], Awaitable[dict[str, Any]]] | None = None
@@ -44,10 +54,8 @@ class Metrics:
 
     async def render(self) -> bytes:
         if self._outbox_probe is not None:
-            try:
+            with contextlib.suppress(Exception):  # database away: report the last known figures
                 self._last_outbox = await self._outbox_probe()
-            except Exception:  # database away: report the last known figures
-                pass
         return generate_latest(self.registry)
 
 

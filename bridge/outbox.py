@@ -8,6 +8,7 @@ order: a row waits while an earlier row of its incident is still pending.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -40,8 +41,9 @@ def backoff(attempts: int, s: OutboxSettings) -> float:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, settings: OutboxSettings, mailer: Mailer, desk: BuiltinDesk,
-                 metrics: Metrics, author: str) -> None:
+    def __init__(
+        self, db: Database, settings: OutboxSettings, mailer: Mailer, desk: BuiltinDesk, metrics: Metrics, author: str
+    ) -> None:
         self.db = db
         self.settings = settings
         self.mailer = mailer
@@ -71,10 +73,8 @@ class Dispatcher:
                 busy = 0
             if busy:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval)
-            except TimeoutError:
-                pass
             self.wake.clear()
 
     async def deliver_due(self, limit: int = 20) -> int:
@@ -90,20 +90,34 @@ class Dispatcher:
 
     async def _claim(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         earlier = outbox.alias("earlier")
-        blocked = (select(earlier.c.id).where(
-            earlier.c.incident_id == outbox.c.incident_id, earlier.c.id < outbox.c.id,
-            earlier.c.state == "pending").exists())
-        q = (select(outbox).where(
-            outbox.c.state == "pending", outbox.c.next_attempt_at <= now,
-            or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now), ~blocked)
-            .order_by(outbox.c.id).limit(limit))
+        blocked = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.incident_id == outbox.c.incident_id, earlier.c.id < outbox.c.id, earlier.c.state == "pending"
+            )
+            .exists()
+        )
+        q = (
+            select(outbox)
+            .where(
+                outbox.c.state == "pending",
+                outbox.c.next_attempt_at <= now,
+                or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+                ~blocked,
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
         if not self.db.is_sqlite:
             q = q.with_for_update(skip_locked=True, of=outbox)
         async with self.db.transaction() as conn:
             rows = [dict(r) for r in (await conn.execute(q)).mappings().all()]
             if rows:
-                await conn.execute(update(outbox).where(outbox.c.id.in_([r["id"] for r in rows])).values(
-                    locked_until=now + timedelta(seconds=self.settings.lease)))
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r["id"] for r in rows]))
+                    .values(locked_until=now + timedelta(seconds=self.settings.lease))
+                )
         return rows
 
     async def _release(self, row_id: int) -> None:
@@ -119,9 +133,11 @@ class Dispatcher:
                     await self._finish(row, "cancelled", gate)
                     return
                 async for attempt in AsyncRetrying(
-                        stop=stop_after_attempt(2), wait=wait_exponential_jitter(initial=0.2, max=1.0),
-                        retry=retry_if_exception(lambda e: not isinstance(e, Permanent | NotConfigured)),
-                        reraise=True):
+                    stop=stop_after_attempt(2),
+                    wait=wait_exponential_jitter(initial=0.2, max=1.0),
+                    retry=retry_if_exception(lambda e: not isinstance(e, Permanent | NotConfigured)),
+                    reraise=True,
+                ):
                     with attempt:
                         await self._send_mail(row)
             else:
@@ -162,41 +178,70 @@ class Dispatcher:
     async def _finish(self, row: dict[str, Any], state: str, error: str | None) -> None:
         now = datetime.now(UTC)
         async with self.db.transaction() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id == row["id"]).values(
-                state=state, delivered_at=now if state == "delivered" else None, locked_until=None,
-                last_error=error, attempts=outbox.c.attempts + (1 if state != "cancelled" else 0)))
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row["id"])
+                .values(
+                    state=state,
+                    delivered_at=now if state == "delivered" else None,
+                    locked_until=None,
+                    last_error=error,
+                    attempts=outbox.c.attempts + (1 if state != "cancelled" else 0),
+                )
+            )
             await self._record(conn, row, state, error, now)
         self.metrics.outbox_done(row["kind"], state)
         log.info("outbox %s %s: %s%s", row["key"], state, row["kind"], f" ({error})" if error else "")
 
-    async def _record(self, conn: AsyncConnection, row: dict[str, Any], state: str, error: str | None,
-                      now: datetime) -> None:
+    async def _record(
+        self, conn: AsyncConnection, row: dict[str, Any], state: str, error: str | None, now: datetime
+    ) -> None:
         """What a delivery means for the incident and its ticket."""
         p = row["payload"]
         if row["kind"] != "curator_mail" or row["incident_id"] is None:
             return
         if state == "delivered":
             if p.get("kind") == "affected":
-                await conn.execute(update(incidents).where(incidents.c.id == row["incident_id"])
-                                   .values(curator_notified=True))
-            await self.desk.add_article(conn, row["incident_id"], self.author,
-                                        f"E-mail to {p.get('to_name', '')} <{p['to']}>\nSubject: {p['subject']}\n\n"
-                                        f"{p['body']}", now, visible_to_customer=True)
+                await conn.execute(
+                    update(incidents).where(incidents.c.id == row["incident_id"]).values(curator_notified=True)
+                )
+            await self.desk.add_article(
+                conn,
+                row["incident_id"],
+                self.author,
+                f"E-mail to {p.get('to_name', '')} <{p['to']}>\nSubject: {p['subject']}\n\n{p['body']}",
+                now,
+                visible_to_customer=True,
+            )
         elif state == "failed":
-            await self.desk.add_article(conn, row["incident_id"], self.author,
-                                        f"Curator notice to {p['to']} could not be delivered: {error}", now)
+            await self.desk.add_article(
+                conn,
+                row["incident_id"],
+                self.author,
+                f"Curator notice to {p['to']} could not be delivered: {error}",
+                now,
+            )
 
     async def _retry_later(self, row: dict[str, Any], error: str, count: bool = True) -> None:
         attempts = row["attempts"] + (1 if count else 0)
         now = datetime.now(UTC)
         if attempts >= self.settings.max_attempts:
-            await self._finish({**row, "attempts": attempts - 1}, "failed", f"gave up after {attempts} attempts: {error}")
+            await self._finish(
+                {**row, "attempts": attempts - 1}, "failed", f"gave up after {attempts} attempts: {error}"
+            )
             return
         delay = backoff(max(attempts, 1), self.settings) if count else 30.0
         async with self.db.transaction() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id == row["id"]).values(
-                attempts=attempts, last_error=error, locked_until=None,
-                next_attempt_at=now + timedelta(seconds=delay)))
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row["id"])
+                .values(
+                    attempts=attempts,
+                    last_error=error,
+                    locked_until=None,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+            )
         if count:
             self.metrics.outbox_failure(row["kind"])
         log.warning("outbox %s: delivery failed (attempt %d), next in %.0fs: %s", row["key"], attempts, delay, error)
@@ -205,12 +250,12 @@ class Dispatcher:
 async def depth(db: Database) -> dict[str, Any]:
     """Pending rows and the age of the oldest, for /metrics and the API."""
     async with db.read() as conn:
-        row = (await conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(
-            outbox.c.state == "pending"))).one()
+        row = (
+            await conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.state == "pending"))
+        ).one()
         failed = (await conn.execute(select(func.count()).where(outbox.c.state == "failed"))).scalar_one()
     oldest = row[1]
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
     return {"pending": row[0], "failed": failed, "oldest_pending_age_seconds": round(age, 3)}
-

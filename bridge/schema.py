@@ -43,18 +43,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 TS = UTCDateTime()
 
 # Append-only inbox of what arrived, whatever came of it.
 alert_events = Table(
-    "alert_events", metadata,
+    "alert_events",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("received_at", TS, nullable=False),
@@ -67,7 +71,8 @@ alert_events = Table(
 
 # One row per alert identity within a customer (Alertmanager fingerprint, Zabbix event id, finding).
 alerts = Table(
-    "alerts", metadata,
+    "alerts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("customer", String(64), nullable=False),
     Column("source", String(32), nullable=False),
@@ -90,7 +95,8 @@ alerts = Table(
 )
 
 incidents = Table(
-    "incidents", metadata,
+    "incidents",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("key", String(400), nullable=False),
     # Set while the incident is not closed; unique, so one live incident per correlation key.
@@ -128,7 +134,8 @@ incidents = Table(
 
 # The built-in service desk.
 tickets = Table(
-    "tickets", metadata,
+    "tickets",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("number", String(64), nullable=True, unique=True),
     Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, unique=True),
@@ -145,7 +152,8 @@ tickets = Table(
 )
 
 articles = Table(
-    "articles", metadata,
+    "articles",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
     Column("author", String(255), nullable=False),
@@ -157,7 +165,8 @@ articles = Table(
 
 # Side effects written with the state change, delivered after commit.
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("key", String(255), nullable=False, unique=True),  # idempotency key
     Column("kind", String(32), nullable=False),

@@ -76,12 +76,12 @@ def bind(alert: Alert, customers: list[Customer] | tuple[Customer, ...], strict:
         cscore, cwhy = _score(cust.match, alert)
         if cscore and best[2] is None and cscore > best[0]:
             best = (cscore, cwhy, cust, None)
-    score, why, cust, svc = best
+    _, why, found_cust, found_svc = best
     if named is not None:
         c = candidates[0]
-        if cust is None:
+        if found_cust is None:
             return Binding(c, None, how)
-        return Binding(c, svc, f"{how}; service by {why}" if svc else how)
-    if cust is None:
+        return Binding(c, found_svc, f"{how}; service by {why}" if found_svc else how)
+    if found_cust is None:
         return Binding(None, None, "no customer matches")
-    return Binding(cust, svc, f"by {why}")
+    return Binding(found_cust, found_svc, f"by {why}")

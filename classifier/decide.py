@@ -16,7 +16,7 @@ Priority = Literal["critical", "high", "medium", "low"]
 DefaultKind = Literal["incident", "fault", "by-severity"]
 
 # ITIL-style impact x urgency matrix: rows impact, columns urgency.
-DEFAULT_MATRIX: dict[str, dict[str, Priority]] = {
+DEFAULT_MATRIX: dict[Level, dict[Level, Priority]] = {
     "high": {"high": "critical", "medium": "high", "low": "medium"},
     "medium": {"high": "high", "medium": "medium", "low": "low"},
     "low": {"high": "medium", "medium": "low", "low": "low"},
@@ -48,16 +48,28 @@ class Classification:
     trace: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "customer": self.customer, "service": self.service, "impact": self.impact,
-                "urgency": self.urgency, "priority": self.priority, "rule": self.rule, "reason": self.reason,
-                "binding": self.binding}
+        return {
+            "kind": self.kind,
+            "customer": self.customer,
+            "service": self.service,
+            "impact": self.impact,
+            "urgency": self.urgency,
+            "priority": self.priority,
+            "rule": self.rule,
+            "reason": self.reason,
+            "binding": self.binding,
+        }
 
 
 class Classifier:
     """Pure: holds the inventory, the rules and the settings; `classify` does no I/O."""
 
-    def __init__(self, customers: list[Customer] | tuple[Customer, ...], pack: RulePack,
-                 settings: ClassifierSettings | None = None) -> None:
+    def __init__(
+        self,
+        customers: list[Customer] | tuple[Customer, ...],
+        pack: RulePack,
+        settings: ClassifierSettings | None = None,
+    ) -> None:
         self.customers = tuple(customers)
         self.settings = settings or ClassifierSettings()
         self.rules = tuple(self.settings.rules) + tuple(pack.rules)
@@ -87,9 +99,18 @@ class Classifier:
                 kind, rule_id, reason, impact, urgency = self._fallback(alert, b)
                 trace.append("no rule matched")
         priority = self.settings.matrix[impact][urgency]
-        return Classification(kind=kind, customer=cust.id if cust else None, service=b.service.id if b.service else None,
-                              impact=impact, urgency=urgency, priority=priority, rule=rule_id, reason=reason,
-                              binding=b.how, trace=tuple(trace))
+        return Classification(
+            kind=kind,
+            customer=cust.id if cust else None,
+            service=b.service.id if b.service else None,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            rule=rule_id,
+            reason=reason,
+            binding=b.how,
+            trace=tuple(trace),
+        )
 
     def _fallback(self, alert: Alert, b: Binding) -> tuple[Literal["incident", "fault"], str, str, Level, Level]:
         choice: DefaultKind = self.settings.default_kind
@@ -101,10 +122,26 @@ class Classifier:
         if choice == "by-severity":
             sev = (alert.severity or alert.extra.get("nseverity") or "").strip().lower()
             if sev in SEVERE:
-                return ("incident", "default-severe", f"no rule recognised the alert; severity {sev!r} is severe "
-                        f"({where}: by-severity)", "medium", "high")
-            return ("fault", "default-not-severe", f"no rule recognised the alert; severity {sev or 'unset'!r} is not "
-                    f"severe ({where}: by-severity)", "low", "low")
+                return (
+                    "incident",
+                    "default-severe",
+                    f"no rule recognised the alert; severity {sev!r} is severe ({where}: by-severity)",
+                    "medium",
+                    "high",
+                )
+            return (
+                "fault",
+                "default-not-severe",
+                f"no rule recognised the alert; severity {sev or 'unset'!r} is not severe ({where}: by-severity)",
+                "low",
+                "low",
+            )
         if choice == "incident":
-            return "incident", "default-incident", f"no rule recognised the alert ({where}: incident)", "medium", "medium"
+            return (
+                "incident",
+                "default-incident",
+                f"no rule recognised the alert ({where}: incident)",
+                "medium",
+                "medium",
+            )
         return "fault", "default-fault", f"no rule recognised the alert ({where}: fault)", "low", "low"

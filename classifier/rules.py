@@ -16,8 +16,19 @@ from connectors.alert import Alert
 
 Level = Literal["high", "medium", "low"]
 Kind = Literal["incident", "fault"]
-FIELDS = ("text", "name", "title", "description", "item_key", "item_name", "expression", "severity",
-          "host", "source", "opdata")
+FIELDS = (
+    "text",
+    "name",
+    "title",
+    "description",
+    "item_key",
+    "item_name",
+    "expression",
+    "severity",
+    "host",
+    "source",
+    "opdata",
+)
 Patterns = list[str]
 
 
@@ -59,8 +70,9 @@ class Rule(BaseModel):
     def _compile_check(cls, v: dict[str, Patterns]) -> dict[str, Patterns]:
         for field, patterns in v.items():
             if field not in FIELDS and not field.startswith(("label.", "tag.", "annotation.")):
-                raise ValueError(f"unknown field {field!r}; use one of {', '.join(FIELDS)}, label.X, tag.X, "
-                                 "annotation.X")
+                raise ValueError(
+                    f"unknown field {field!r}; use one of {', '.join(FIELDS)}, label.X, tag.X, annotation.X"
+                )
             for p in patterns:
                 try:
                     re.compile(p)
@@ -72,6 +84,7 @@ class Rule(BaseModel):
     def _compiled(self) -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]]]:
         def comp(d: dict[str, Patterns]) -> list[tuple[str, re.Pattern[str]]]:
             return [(f, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE)) for f, ps in d.items()]
+
         return comp(self.when), comp(self.unless)
 
     def matches(self, alert: Alert, full: bool = True) -> str | None:

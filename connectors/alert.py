@@ -79,6 +79,14 @@ class Alert:
 
     def text(self) -> str:
         """Everything a person would read about this alert, for rules that match on meaning."""
-        parts = [self.name, self.title, self.description, self.item_name, self.item_key, self.opdata,
-                 self.expression, *self.annotations.values()]
+        parts = [
+            self.name,
+            self.title,
+            self.description,
+            self.item_name,
+            self.item_key,
+            self.opdata,
+            self.expression,
+            *self.annotations.values(),
+        ]
         return "\n".join(p for p in parts if p)

@@ -27,9 +27,9 @@ class AMAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[Key, Text] = Field(max_length=MAX_LABELS)
     annotations: dict[Key, Text] = Field(default_factory=dict, max_length=MAX_LABELS)
-    startsAt: datetime | None = None  # noqa: N815 (Alertmanager's field names)
-    endsAt: str | None = None  # noqa: N815
-    generatorURL: Text = ""  # noqa: N815
+    startsAt: datetime | None = None
+    endsAt: str | None = None
+    generatorURL: Text = ""
     fingerprint: Annotated[str, StringConstraints(max_length=64)] = ""
 
     @field_validator("labels")
@@ -46,11 +46,11 @@ class AMWebhook(BaseModel):
     version: Literal["4"]
     status: Literal["firing", "resolved"] | None = None
     receiver: Text = ""
-    groupKey: Text = ""  # noqa: N815
-    truncatedAlerts: int = Field(default=0, ge=0)  # noqa: N815
-    groupLabels: dict[Key, Text] = Field(default_factory=dict)  # noqa: N815
-    commonLabels: dict[Key, Text] = Field(default_factory=dict)  # noqa: N815
-    externalURL: Text = ""  # noqa: N815
+    groupKey: Text = ""
+    truncatedAlerts: int = Field(default=0, ge=0)
+    groupLabels: dict[Key, Text] = Field(default_factory=dict)
+    commonLabels: dict[Key, Text] = Field(default_factory=dict)
+    externalURL: Text = ""
     alerts: list[AMAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
 
@@ -99,25 +99,31 @@ def parse(data: Any) -> list[Alert]:
         summary = a.annotations.get("summary") or a.annotations.get("message") or ""
         description = a.annotations.get("description", "")
         title = summary or name or "Alert"
-        out.append(Alert(
-            source=SOURCE,
-            identity=fingerprint,
-            group=fingerprint,
-            status=AlertStatus(a.status),
-            name=name,
-            title=title,
-            description=description,
-            severity=labels.get("severity", ""),
-            host=host_of(labels),
-            labels=labels,
-            annotations=dict(a.annotations),
-            expression=expression_of(a.generatorURL),
-            starts_at=a.startsAt,
-            ends_at=_parse_end(a.endsAt),
-            url=a.generatorURL,
-            extra={"receiver": body.receiver, "groupKey": body.groupKey,
-                   "truncatedAlerts": body.truncatedAlerts, "externalURL": body.externalURL},
-        ))
+        out.append(
+            Alert(
+                source=SOURCE,
+                identity=fingerprint,
+                group=fingerprint,
+                status=AlertStatus(a.status),
+                name=name,
+                title=title,
+                description=description,
+                severity=labels.get("severity", ""),
+                host=host_of(labels),
+                labels=labels,
+                annotations=dict(a.annotations),
+                expression=expression_of(a.generatorURL),
+                starts_at=a.startsAt,
+                ends_at=_parse_end(a.endsAt),
+                url=a.generatorURL,
+                extra={
+                    "receiver": body.receiver,
+                    "groupKey": body.groupKey,
+                    "truncatedAlerts": body.truncatedAlerts,
+                    "externalURL": body.externalURL,
+                },
+            )
+        )
     return out
 
 

@@ -60,16 +60,18 @@ def parse(data: Any, now: datetime | None = None) -> list[Alert]:
         labels["service"] = f.service
     if f.host:
         labels["host"] = f.host
-    return [Alert(
-        source=SOURCE,
-        identity=ident,
-        group=ident,
-        status=AlertStatus.RESOLVED if f.status == "resolved" else AlertStatus.FIRING,
-        name="Finding",
-        title=f.title,
-        description=f.description,
-        host=f.host or "",
-        labels=labels,
-        starts_at=now or datetime.now(UTC),
-        extra={"engineer": f.engineer, "service_affecting": f.service_affecting},
-    )]
+    return [
+        Alert(
+            source=SOURCE,
+            identity=ident,
+            group=ident,
+            status=AlertStatus.RESOLVED if f.status == "resolved" else AlertStatus.FIRING,
+            name="Finding",
+            title=f.title,
+            description=f.description,
+            host=f.host or "",
+            labels=labels,
+            starts_at=now or datetime.now(UTC),
+            extra={"engineer": f.engineer, "service_affecting": f.service_affecting},
+        )
+    ]

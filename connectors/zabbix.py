@@ -104,7 +104,7 @@ def kind_of(body: ZabbixWebhook) -> str:
         return "recovery" if body.event_value == "0" else "problem"
     if body.kind:
         return body.kind
-    raise PayloadError("cannot tell problem from recovery: event_value must be \"0\" or \"1\"", "event_value")
+    raise PayloadError('cannot tell problem from recovery: event_value must be "0" or "1"', "event_value")
 
 
 def parse(data: Any) -> list[Alert]:
@@ -121,33 +121,42 @@ def parse(data: Any) -> list[Alert]:
     status = AlertStatus.RESOLVED if kind == "recovery" else AlertStatus.FIRING
     if kind == "update":
         action = value(body.event_update_action)
-        update = Update(action=action, message=value(body.event_update_message),
-                        user=value(body.event_update_user).strip(), closes="close" in action.lower())
+        update = Update(
+            action=action,
+            message=value(body.event_update_message),
+            user=value(body.event_update_user).strip(),
+            closes="close" in action.lower(),
+        )
         status = AlertStatus.UPDATE
     recovery_id = value(body.event_recovery_id)
     seq = int(recovery_id) if kind == "recovery" and recovery_id.isdigit() else int(body.event_id)
     groups = tuple(g.strip() for g in value(body.host_groups).split(",") if g.strip())
-    return [Alert(
-        source=SOURCE,
-        identity=body.event_id,
-        group=group,
-        status=status,
-        name=name,
-        title=name,
-        description=value(body.trigger_description),
-        severity=value(body.event_severity),
-        host=host,
-        labels={"host": host, "host_name": value(body.host_name), "host_ip": value(body.host_ip)},
-        tags=_tags(body),
-        host_groups=groups,
-        item_key=value(body.item_key),
-        item_name=value(body.item_name),
-        opdata=value(body.event_opdata),
-        starts_at=_when(body.event_date, body.event_time),
-        ends_at=_when(body.event_recovery_date, body.event_recovery_time) if kind == "recovery" else None,
-        source_seq=seq,
-        url=value(body.zabbix_url),
-        update=update,
-        extra={"trigger_id": trigger, "nseverity": value(body.event_nseverity),
-               "incident_tag": value(data.get("event_incident_tag", "")) if isinstance(data, dict) else ""},
-    )]
+    return [
+        Alert(
+            source=SOURCE,
+            identity=body.event_id,
+            group=group,
+            status=status,
+            name=name,
+            title=name,
+            description=value(body.trigger_description),
+            severity=value(body.event_severity),
+            host=host,
+            labels={"host": host, "host_name": value(body.host_name), "host_ip": value(body.host_ip)},
+            tags=_tags(body),
+            host_groups=groups,
+            item_key=value(body.item_key),
+            item_name=value(body.item_name),
+            opdata=value(body.event_opdata),
+            starts_at=_when(body.event_date, body.event_time),
+            ends_at=_when(body.event_recovery_date, body.event_recovery_time) if kind == "recovery" else None,
+            source_seq=seq,
+            url=value(body.zabbix_url),
+            update=update,
+            extra={
+                "trigger_id": trigger,
+                "nseverity": value(body.event_nseverity),
+                "incident_tag": value(data.get("event_incident_tag", "")) if isinstance(data, dict) else "",
+            },
+        )
+    ]

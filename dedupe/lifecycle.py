@@ -49,9 +49,17 @@ class Transition:
     alert_state_changed: bool = False
 
 
-def transition(incident: IncidentView | None, alert_was: AlertStatus | None, arriving: AlertStatus, *,
-               kind: str, closes: bool = False, stale: bool = False, now: datetime,
-               reopen_window: float) -> Transition:
+def transition(
+    incident: IncidentView | None,
+    alert_was: AlertStatus | None,
+    arriving: AlertStatus,
+    *,
+    kind: str,
+    closes: bool = False,
+    stale: bool = False,
+    now: datetime,
+    reopen_window: float,
+) -> Transition:
     """Decide what an arriving alert state does to its incident.
 
     `alert_was` is the alert's stored status (None: never seen); `kind` is what the classifier made
@@ -72,16 +80,19 @@ def transition(incident: IncidentView | None, alert_was: AlertStatus | None, arr
         if alert_was is AlertStatus.RESOLVED:
             return Transition(Action.REPEAT, "recovery repeated")
         if incident.state != "open":
-            return Transition(Action.REPEAT, f"alert resolved; incident already {incident.state}",
-                              alert_state_changed=True)
+            return Transition(
+                Action.REPEAT, f"alert resolved; incident already {incident.state}", alert_state_changed=True
+            )
         if incident.other_firing > 0:
-            return Transition(Action.DETACH, f"alert resolved; {incident.other_firing} other alert(s) still firing",
-                              alert_state_changed=True)
+            return Transition(
+                Action.DETACH,
+                f"alert resolved; {incident.other_firing} other alert(s) still firing",
+                alert_state_changed=True,
+            )
         return Transition(Action.RESOLVE, "recovered", _restored(incident), alert_state_changed=True)
     # firing
     if incident is None:
-        return Transition(Action.OPEN, "new problem", _affected(kind), counts=True,
-                          alert_state_changed=True)
+        return Transition(Action.OPEN, "new problem", _affected(kind), counts=True, alert_state_changed=True)
     if incident.state == "open":
         if alert_was is AlertStatus.FIRING:
             return Transition(Action.REPEAT, "repeat of a firing alert", counts=True)
@@ -90,12 +101,27 @@ def transition(incident: IncidentView | None, alert_was: AlertStatus | None, arr
         age = (now - incident.resolved_at).total_seconds()
         if age <= reopen_window:
             notice = Notice.AFFECTED if incident.kind == "incident" and incident.affected_notice_sent else None
-            return Transition(Action.REOPEN, f"relapse {int(age)}s after recovery (window {int(reopen_window)}s)",
-                              notice, counts=True, alert_state_changed=True)
-        return Transition(Action.SUPERSEDE, f"relapse {int(age)}s after recovery, past the reopen window",
-                          _affected(kind), counts=True, alert_state_changed=True)
-    return Transition(Action.SUPERSEDE, f"relapse after the incident was {incident.state}",
-                      _affected(kind), counts=True, alert_state_changed=True)
+            return Transition(
+                Action.REOPEN,
+                f"relapse {int(age)}s after recovery (window {int(reopen_window)}s)",
+                notice,
+                counts=True,
+                alert_state_changed=True,
+            )
+        return Transition(
+            Action.SUPERSEDE,
+            f"relapse {int(age)}s after recovery, past the reopen window",
+            _affected(kind),
+            counts=True,
+            alert_state_changed=True,
+        )
+    return Transition(
+        Action.SUPERSEDE,
+        f"relapse after the incident was {incident.state}",
+        _affected(kind),
+        counts=True,
+        alert_state_changed=True,
+    )
 
 
 def _affected(kind: str) -> Notice | None:

@@ -35,15 +35,51 @@ ENDPOINT = "/api/v1/zabbix"
 
 # Keys of the JSON body alertbridge parses (same as the bodies captured from Zabbix 6.0).
 FIXTURE_KEYS = {
-    "alert_message", "alert_sendto", "alert_subject", "event_ack_status", "event_date",
-    "event_duration", "event_id", "event_incident_tag", "event_name", "event_nseverity",
-    "event_object", "event_opdata", "event_recovery_date", "event_recovery_id", "event_recovery_tags",
-    "event_recovery_time", "event_severity", "event_source", "event_status", "event_tags",
-    "event_tags_parsed", "event_time", "event_timestamp", "event_update_action", "event_update_date",
-    "event_update_message", "event_update_nseverity", "event_update_severity", "event_update_status",
-    "event_update_time", "event_update_user", "event_value", "host_groups", "host_host", "host_ip",
-    "host_name", "item_key", "item_lastvalue", "item_name", "kind", "trigger_description",
-    "trigger_id", "trigger_name", "trigger_status", "zabbix_url",
+    "alert_message",
+    "alert_sendto",
+    "alert_subject",
+    "event_ack_status",
+    "event_date",
+    "event_duration",
+    "event_id",
+    "event_incident_tag",
+    "event_name",
+    "event_nseverity",
+    "event_object",
+    "event_opdata",
+    "event_recovery_date",
+    "event_recovery_id",
+    "event_recovery_tags",
+    "event_recovery_time",
+    "event_severity",
+    "event_source",
+    "event_status",
+    "event_tags",
+    "event_tags_parsed",
+    "event_time",
+    "event_timestamp",
+    "event_update_action",
+    "event_update_date",
+    "event_update_message",
+    "event_update_nseverity",
+    "event_update_severity",
+    "event_update_status",
+    "event_update_time",
+    "event_update_user",
+    "event_value",
+    "host_groups",
+    "host_host",
+    "host_ip",
+    "host_name",
+    "item_key",
+    "item_lastvalue",
+    "item_name",
+    "kind",
+    "trigger_description",
+    "trigger_id",
+    "trigger_name",
+    "trigger_status",
+    "zabbix_url",
 }
 CONTROL_PARAMS = {"alertbridge_url", "alertbridge_token", "HTTPProxy"}
 
@@ -97,10 +133,19 @@ PROBLEM_MACROS: dict[str, str] = {
     "{TRIGGER.STATUS}": "PROBLEM",
     "{$ZABBIX.URL}": "http://127.0.0.1:8089",
     **_unresolved(
-        "{EVENT.TAGS.__alertbridge_incident}", "{EVENT.RECOVERY.DATE}", "{EVENT.RECOVERY.ID}",
-        "{EVENT.RECOVERY.TAGSJSON}", "{EVENT.RECOVERY.TIME}", "{EVENT.TIMESTAMP}",
-        "{EVENT.UPDATE.ACTION}", "{EVENT.UPDATE.DATE}", "{EVENT.UPDATE.MESSAGE}",
-        "{EVENT.UPDATE.NSEVERITY}", "{EVENT.UPDATE.SEVERITY}", "{EVENT.UPDATE.TIME}", "{USER.FULLNAME}",
+        "{EVENT.TAGS.__alertbridge_incident}",
+        "{EVENT.RECOVERY.DATE}",
+        "{EVENT.RECOVERY.ID}",
+        "{EVENT.RECOVERY.TAGSJSON}",
+        "{EVENT.RECOVERY.TIME}",
+        "{EVENT.TIMESTAMP}",
+        "{EVENT.UPDATE.ACTION}",
+        "{EVENT.UPDATE.DATE}",
+        "{EVENT.UPDATE.MESSAGE}",
+        "{EVENT.UPDATE.NSEVERITY}",
+        "{EVENT.UPDATE.SEVERITY}",
+        "{EVENT.UPDATE.TIME}",
+        "{USER.FULLNAME}",
     ),
 }
 
@@ -178,12 +223,14 @@ class FakeAlertbridge:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append({
-            "method": request.method,
-            "path": request.path,
-            "headers": dict(request.headers),
-            "body": await request.read(),
-        })
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "headers": dict(request.headers),
+                "body": await request.read(),
+            }
+        )
         return web.Response(status=self.status, text=self.answer, content_type=self.content_type)
 
 
@@ -250,8 +297,16 @@ def run_js(script_file: Path):
         # libcurl in zabbix_js honours *_proxy variables: keep the request on the loopback.
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         proc = await asyncio.create_subprocess_exec(
-            zabbix_js, "-s", str(script_file), "-p", json.dumps(params), "-t", "10",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            zabbix_js,
+            "-s",
+            str(script_file),
+            "-p",
+            json.dumps(params),
+            "-t",
+            "10",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
@@ -259,9 +314,7 @@ def run_js(script_file: Path):
             proc.kill()
             await proc.wait()
             raise
-        return JsResult(
-            proc.returncode, out.decode("utf-8", "replace").strip(), err.decode("utf-8", "replace").strip()
-        )
+        return JsResult(proc.returncode, out.decode("utf-8", "replace").strip(), err.decode("utf-8", "replace").strip())
 
     return run
 
@@ -332,9 +385,7 @@ async def test_problem_is_posted_and_tags_are_returned(bridge: FakeAlertbridge, 
     [(UPDATE_MACROS, "update"), (RECOVERY_MACROS, "recovery")],
     ids=["update", "recovery"],
 )
-async def test_update_and_recovery_kinds(
-    bridge: FakeAlertbridge, run_js, macros: dict[str, str], kind: str
-) -> None:
+async def test_update_and_recovery_kinds(bridge: FakeAlertbridge, run_js, macros: dict[str, str], kind: str) -> None:
     params = build_params(macros, bridge.url)
     result = await run_js(params)
 
