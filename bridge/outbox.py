@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bridge.config import OutboxSettings
 from bridge.db import Database
@@ -134,7 +134,7 @@ class Dispatcher:
                     return
                 async for attempt in AsyncRetrying(
                     stop=stop_after_attempt(2),
-                    wait=wait_exponential_jitter(initial=0.2, max=1.0),
+                    wait=wait_random_exponential(multiplier=0.2, max=1.0),
                     retry=retry_if_exception(lambda e: not isinstance(e, Permanent | NotConfigured)),
                     reraise=True,
                 ):
