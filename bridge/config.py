@@ -96,7 +96,7 @@ class LifecycleSettings(Strict):
 
 class OutboxSettings(Strict):
     poll_interval: Duration = 1.0
-    max_attempts: int = Field(default=20, ge=1)
+    max_attempts: int = Field(default=100, ge=1)  # transient failures; ~16 h at the backoff cap
     backoff_initial: Duration = 2.0
     backoff_max: Duration = 600.0
     lease: Duration = 120.0
