@@ -45,7 +45,7 @@ class Mailbox:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.refuse = False
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "451 4.3.0 try again later"
         msg = message_from_bytes(envelope.content, policy=policy.default)

@@ -73,7 +73,7 @@ async def test_without_smtp_configured_notices_wait_visibly(database_url: str, s
 async def test_refused_recipient_fails_and_restored_is_not_sent(database_url: str, mailbox: Any,
                                                                 service_factory: Any) -> None:
     class Refusing:
-        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
             return "550 5.1.1 no such user"
 
     from aiosmtpd.controller import Controller
