@@ -176,7 +176,7 @@ def _where(loc: tuple[int | str, ...], data: Any) -> str:
         if isinstance(part, int):
             label = str(part)
             if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
-                ident = node[part].get("id") or node[part].get("name")
+                ident = node[part].get("id") or (node[part].get("name") if out == "tokens" else None)
                 if ident:
                     label = str(ident)
             out += f"[{label}]"

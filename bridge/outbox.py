@@ -244,7 +244,9 @@ class Dispatcher:
             )
         if count:
             self.metrics.outbox_failure(row["kind"])
-        log.warning("outbox %s: delivery failed (attempt %d), next in %.0fs: %s", row["key"], attempts, delay, error)
+        (log.warning if count else log.debug)(
+            "outbox %s: delivery failed (attempt %d), next in %.0fs: %s", row["key"], attempts, delay, error
+        )
 
 
 async def depth(db: Database) -> dict[str, Any]:

@@ -21,8 +21,14 @@ class Api:
         self.svc = svc
         self.client = svc.client
 
-    async def post(self, path: str, body: Any = None, token: str | None = AM, raw: bytes | None = None,
-                   content_type: str = "application/json") -> tuple[int, Any]:
+    async def post(
+        self,
+        path: str,
+        body: Any = None,
+        token: str | None = AM,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, Any]:
         headers = {"Content-Type": content_type}
         if token:
             headers["Authorization"] = f"Bearer {token}"

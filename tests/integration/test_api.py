@@ -20,32 +20,111 @@ BAD = [
     ("wrong token", "/api/v1/alertmanager", FIRE, "nope", None, "application/json", 401, "unauthorized"),
     ("zabbix token on alertmanager", "/api/v1/alertmanager", FIRE, ZBX, None, "application/json", 403, "forbidden"),
     ("alertmanager token on findings", "/api/v1/findings", FINDING, AM, None, "application/json", 403, "forbidden"),
-    ("malformed JSON", "/api/v1/alertmanager", None, AM, b'{"version": "4", "alerts": [', "application/json", 400,
-     "malformed_json"),
+    (
+        "malformed JSON",
+        "/api/v1/alertmanager",
+        None,
+        AM,
+        b'{"version": "4", "alerts": [',
+        "application/json",
+        400,
+        "malformed_json",
+    ),
     ("not UTF-8", "/api/v1/alertmanager", None, AM, b"\xff\xfe{}", "application/json", 400, "malformed_json"),
     ("empty body", "/api/v1/alertmanager", None, AM, b"", "application/json", 400, "empty_body"),
     ("JSON array", "/api/v1/alertmanager", [1, 2], AM, None, "application/json", 422, "invalid_payload"),
-    ("wrong types", "/api/v1/alertmanager", {"version": "4", "alerts": "x"}, AM, None, "application/json", 422,
-     "invalid_payload"),
+    (
+        "wrong types",
+        "/api/v1/alertmanager",
+        {"version": "4", "alerts": "x"},
+        AM,
+        None,
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
     ("missing alerts", "/api/v1/alertmanager", {"version": "4"}, AM, None, "application/json", 422, "invalid_payload"),
-    ("wrong version", "/api/v1/alertmanager", {**FIRE, "version": "3"}, AM, None, "application/json", 422,
-     "invalid_payload"),
-    ("oversized body", "/api/v1/alertmanager", None, AM, b'{"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}',
-     "application/json", 413, "body_too_large"),
-    ("wrong content type", "/api/v1/alertmanager", None, AM, b"version=4", "application/x-www-form-urlencoded", 415,
-     "unsupported_media_type"),
-    ("zabbix garbage", "/api/v1/zabbix", {"event_id": {"x": 1}}, ZBX, None, "application/json", 422,
-     "invalid_payload"),
-    ("zabbix without event value", "/api/v1/zabbix", {"event_id": "5", "event_name": "x"}, ZBX, None,
-     "application/json", 422, "invalid_payload"),
-    ("finding without title", "/api/v1/findings", {"customer": "acme"}, ENG, None, "application/json", 422,
-     "invalid_payload"),
-    ("finding with unknown field", "/api/v1/findings", {**FINDING, "sevrity": "x"}, ENG, None, "application/json",
-     422, "invalid_payload"),
-    ("finding for unknown customer", "/api/v1/findings", {**FINDING, "customer": "nosuch"}, ENG, None,
-     "application/json", 422, "unknown_customer"),
-    ("alert for unknown customer", "/api/v1/alertmanager", bodies.website(customer="nosuch"), AM, None,
-     "application/json", 422, "unknown_customer"),
+    (
+        "wrong version",
+        "/api/v1/alertmanager",
+        {**FIRE, "version": "3"},
+        AM,
+        None,
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
+    (
+        "oversized body",
+        "/api/v1/alertmanager",
+        None,
+        AM,
+        b'{"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}',
+        "application/json",
+        413,
+        "body_too_large",
+    ),
+    (
+        "wrong content type",
+        "/api/v1/alertmanager",
+        None,
+        AM,
+        b"version=4",
+        "application/x-www-form-urlencoded",
+        415,
+        "unsupported_media_type",
+    ),
+    ("zabbix garbage", "/api/v1/zabbix", {"event_id": {"x": 1}}, ZBX, None, "application/json", 422, "invalid_payload"),
+    (
+        "zabbix without event value",
+        "/api/v1/zabbix",
+        {"event_id": "5", "event_name": "x"},
+        ZBX,
+        None,
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
+    (
+        "finding without title",
+        "/api/v1/findings",
+        {"customer": "acme"},
+        ENG,
+        None,
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
+    (
+        "finding with unknown field",
+        "/api/v1/findings",
+        {**FINDING, "sevrity": "x"},
+        ENG,
+        None,
+        "application/json",
+        422,
+        "invalid_payload",
+    ),
+    (
+        "finding for unknown customer",
+        "/api/v1/findings",
+        {**FINDING, "customer": "nosuch"},
+        ENG,
+        None,
+        "application/json",
+        422,
+        "unknown_customer",
+    ),
+    (
+        "alert for unknown customer",
+        "/api/v1/alertmanager",
+        bodies.website(customer="nosuch"),
+        AM,
+        None,
+        "application/json",
+        422,
+        "unknown_customer",
+    ),
 ]
 
 
@@ -54,10 +133,12 @@ async def api(database_url: str, service_factory: Any) -> Api:
     return Api(await service_factory(load_settings(database_url)))
 
 
-@pytest.mark.parametrize(("what", "path", "body", "token", "raw", "ctype", "status", "error"), BAD,
-                         ids=[b[0] for b in BAD])
-async def test_bad_input_is_refused_and_changes_nothing(api: Api, what: str, path: str, body: Any, token: str | None,
-                                                        raw: bytes | None, ctype: str, status: int, error: str) -> None:
+@pytest.mark.parametrize(
+    ("what", "path", "body", "token", "raw", "ctype", "status", "error"), BAD, ids=[b[0] for b in BAD]
+)
+async def test_bad_input_is_refused_and_changes_nothing(
+    api: Api, what: str, path: str, body: Any, token: str | None, raw: bytes | None, ctype: str, status: int, error: str
+) -> None:
     before = await api.counts()
     got, answer = await api.post(path, body, token, raw=raw, content_type=ctype)
     assert got == status, answer
@@ -96,8 +177,11 @@ async def test_reads_need_a_reading_token(api: Api) -> None:
 
 async def test_pagination_follows_next(api: Api) -> None:
     for n in range(5):
-        await api.am(bodies.body([bodies.alert({**bodies.WEBSITE_DOWN, "instance": f"https://a{n}.acme.example/"},
-                                               bodies.WEBSITE_ANN)]))
+        await api.am(
+            bodies.body(
+                [bodies.alert({**bodies.WEBSITE_DOWN, "instance": f"https://a{n}.acme.example/"}, bodies.WEBSITE_ANN)]
+            )
+        )
     status, page = await api.get("/api/v1/incidents?limit=2")
     seen = [i["id"] for i in page["incidents"]]
     assert page["total"] == 5
@@ -109,9 +193,15 @@ async def test_pagination_follows_next(api: Api) -> None:
 
 async def test_token_bound_to_a_customer(database_url: str, service_factory: Any) -> None:
     secret = "acme-only-secret"
-    tokens = [{"name": "acme-am", "sha256": hashlib.sha256(secret.encode()).hexdigest(),
-               "scopes": ["alertmanager", "read"], "customer": "acme"},
-              {"name": "eng", "token": ENG, "scopes": ["findings", "read"]}]
+    tokens = [
+        {
+            "name": "acme-am",
+            "sha256": hashlib.sha256(secret.encode()).hexdigest(),
+            "scopes": ["alertmanager", "read"],
+            "customer": "acme",
+        },
+        {"name": "eng", "token": ENG, "scopes": ["findings", "read"]},
+    ]
     api = Api(await service_factory(load_settings(database_url, tokens=tokens)))
     status, body = await api.post("/api/v1/alertmanager", bodies.website(), secret)
     assert status == 200
@@ -140,8 +230,14 @@ async def test_health_metrics_openapi(api: Api) -> None:
     assert "alertbridge_http_request_duration_seconds_bucket" in text
     status, doc = await api.get("/api/v1/openapi.json", token=None)
     assert status == 200 and doc["openapi"].startswith("3.")
-    for path in ("/api/v1/alertmanager", "/api/v1/zabbix", "/api/v1/findings", "/api/v1/incidents",
-                 "/api/v1/incidents/{id}", "/api/v1/tickets/{number}"):
+    for path in (
+        "/api/v1/alertmanager",
+        "/api/v1/zabbix",
+        "/api/v1/findings",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/tickets/{number}",
+    ):
         assert path in doc["paths"]
     refs = {r for r in _refs(doc)}
     assert refs <= {f"#/components/schemas/{n}" for n in doc["components"]["schemas"]}

@@ -11,8 +11,9 @@ from tests.integration import bodies
 from tests.integration.api import Api
 
 
-async def test_two_instances_on_one_database_open_one_incident_per_key(database_url: str, mailbox: Any,
-                                                                       service_factory: Any) -> None:
+async def test_two_instances_on_one_database_open_one_incident_per_key(
+    database_url: str, mailbox: Any, service_factory: Any
+) -> None:
     settings = load_settings(database_url, mailbox.url)
     replicas = [Api(await service_factory(settings)) for _ in range(2)]
     keys = [{**bodies.WEBSITE_DOWN, "instance": f"https://n{n}.acme.example/"} for n in range(5)]

@@ -15,8 +15,9 @@ ACME = "curator@acme.example"
 FAST = {"poll_interval": 0.05, "backoff_initial": 0.2, "backoff_max": 0.2, "max_attempts": 5, "lease": 30}
 
 
-async def test_smtp_outage_keeps_notices_queued_then_delivers_each_once(database_url: str, mailbox: Any,
-                                                                        service_factory: Any) -> None:
+async def test_smtp_outage_keeps_notices_queued_then_delivers_each_once(
+    database_url: str, mailbox: Any, service_factory: Any
+) -> None:
     api = Api(await service_factory(load_settings(database_url, mailbox.url, outbox=FAST)))
     mailbox.refuse = True  # 451: the server is there but will not take mail now
     await api.am(bodies.website())
@@ -70,8 +71,9 @@ async def test_without_smtp_configured_notices_wait_visibly(database_url: str, s
     assert "alertbridge_outbox_depth 1.0" in text
 
 
-async def test_refused_recipient_fails_and_restored_is_not_sent(database_url: str, mailbox: Any,
-                                                                service_factory: Any) -> None:
+async def test_refused_recipient_fails_and_restored_is_not_sent(
+    database_url: str, mailbox: Any, service_factory: Any
+) -> None:
     class Refusing:
         async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
             return "550 5.1.1 no such user"
@@ -99,8 +101,7 @@ async def test_refused_recipient_fails_and_restored_is_not_sent(database_url: st
     assert not any(a["visible_to_customer"] for a in ticket["articles"])
 
 
-async def test_two_dispatchers_on_one_database_send_once(database_url: str, mailbox: Any,
-                                                         service_factory: Any) -> None:
+async def test_two_dispatchers_on_one_database_send_once(database_url: str, mailbox: Any, service_factory: Any) -> None:
     settings = load_settings(database_url, mailbox.url, outbox=FAST)
     one, two = Api(await service_factory(settings)), Api(await service_factory(settings))
     for n in range(10):
@@ -112,8 +113,9 @@ async def test_two_dispatchers_on_one_database_send_once(database_url: str, mail
 
 
 @pytest.mark.parametrize("crash_after_send", [False, True])
-async def test_expired_lease_is_retried_with_the_same_message_id(database_url: str, mailbox: Any,
-                                                                  service_factory: Any, crash_after_send: bool) -> None:
+async def test_expired_lease_is_retried_with_the_same_message_id(
+    database_url: str, mailbox: Any, service_factory: Any, crash_after_send: bool
+) -> None:
     """A process that died mid-delivery leaves a leased row; after the lease another delivers it.
 
     If the SMTP server had already taken the message, the retry carries the same Message-ID, so a

@@ -134,9 +134,15 @@ async def test_grouped_body_resolves_alert_by_alert(api: Api) -> None:
 
 
 async def test_engineer_finding(api: Api, mailbox: Any) -> None:
-    finding = {"customer": "acme", "service": "fileserver", "host": "acme-db01", "engineer": "Ivan Petrov",
-               "title": "Backup job fails every night", "description": "ENOSPC on the NAS target",
-               "service_affecting": False}
+    finding = {
+        "customer": "acme",
+        "service": "fileserver",
+        "host": "acme-db01",
+        "engineer": "Ivan Petrov",
+        "title": "Backup job fails every night",
+        "description": "ENOSPC on the NAS target",
+        "service_affecting": False,
+    }
     status, body = await api.post("/api/v1/findings", finding, ENG)
     assert status == 200, body
     [inc] = await api.incidents(origin="engineer")
@@ -148,8 +154,13 @@ async def test_engineer_finding(api: Api, mailbox: Any) -> None:
     assert body["alerts"][0]["action"] == "repeat"
     assert len(await api.incidents(origin="engineer")) == 1
     # a service-affecting finding tells the curator, as the engineer's own finding
-    urgent = {**finding, "service": "website", "host": None, "title": "Checkout page returns 500 for EU customers",
-              "service_affecting": True}
+    urgent = {
+        **finding,
+        "service": "website",
+        "host": None,
+        "title": "Checkout page returns 500 for EU customers",
+        "service_affecting": True,
+    }
     urgent.pop("host")
     status, body = await api.post("/api/v1/findings", urgent, ENG)
     assert status == 200 and body["alerts"][0]["kind"] == "incident"
@@ -158,8 +169,17 @@ async def test_engineer_finding(api: Api, mailbox: Any) -> None:
 
 
 async def test_tenants_are_kept_apart(api: Api, mailbox: Any) -> None:
-    await api.am(bodies.body([bodies.alert(bodies.MAIL_DOWN, {"summary": "mx1 does not accept SMTP"},
-                                           expr='probe_success{job="blackbox-smtp"} == 0')]))
+    await api.am(
+        bodies.body(
+            [
+                bodies.alert(
+                    bodies.MAIL_DOWN,
+                    {"summary": "mx1 does not accept SMTP"},
+                    expr='probe_success{job="blackbox-smtp"} == 0',
+                )
+            ]
+        )
+    )
     await api.am(bodies.website())
     # the same labels but another customer: another incident, never shared
     other = {**bodies.WEBSITE_DOWN, "customer": "globex", "service": "mail"}
