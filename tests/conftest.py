@@ -49,9 +49,15 @@ class Mailbox:
         if self.refuse:
             return "451 4.3.0 try again later"
         msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append({"to": list(envelope.rcpt_tos), "subject": str(msg["Subject"]),
-                              "message_id": str(msg["Message-ID"]), "body": msg.get_body().get_content(),
-                              "headers": dict(msg.items())})
+        self.messages.append(
+            {
+                "to": list(envelope.rcpt_tos),
+                "subject": str(msg["Subject"]),
+                "message_id": str(msg["Message-ID"]),
+                "body": msg.get_body().get_content(),
+                "headers": dict(msg.items()),
+            }
+        )
         return "250 OK"
 
     def to(self, addr: str) -> list[dict[str, Any]]:
@@ -144,8 +150,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _pg_url(name)
 
 
-def load_settings(database_url: str, smtp_url: str | None = None, env: dict[str, str] | None = None,
-                  config: Path = ROOT / "config" / "example.yaml", **overrides: Any) -> Any:
+def load_settings(
+    database_url: str,
+    smtp_url: str | None = None,
+    env: dict[str, str] | None = None,
+    config: Path = ROOT / "config" / "example.yaml",
+    **overrides: Any,
+) -> Any:
     from bridge.config import Settings, load
 
     e = {**TOKENS, "ALERTBRIDGE_DATABASE_URL": database_url, **(env or {})}

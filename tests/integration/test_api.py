@@ -250,3 +250,19 @@ def _refs(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for v in node for r in _refs(v)]
     return []
+
+
+async def test_database_unreachable_is_503_and_not_ready(service_factory: Any) -> None:
+    from tests.conftest import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    api = Api(await service_factory(load_settings(url)))
+    status, body = await api.am(bodies.website())
+    assert status == 503 and body["error"] == "database_unavailable"
+    status, body = await api.get("/readyz", token=None)
+    assert status == 503
+    status, body = await api.get("/api/v1/incidents")
+    assert status == 503
+    assert (await api.get("/healthz", token=None))[0] == 200
+    status, text = await api.get("/metrics", token=None)
+    assert status == 200 and "alertbridge_up 1.0" in text
