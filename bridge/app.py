@@ -24,7 +24,7 @@ from bridge.pipeline import Pipeline, Rejected
 from bridge.schema import alerts, articles, incidents, outbox, tickets
 from bridge.views import incident_json, ticket_json
 from connectors import alertmanager, findings, zabbix
-from connectors.alert import Alert, PayloadError
+from connectors.alert import Alert, PayloadError, strip_nul
 
 log = logging.getLogger("alertbridge.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -156,9 +156,10 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise _Bad(400, "empty_body", "the body is empty; a JSON object was expected")
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Bad(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    return strip_nul(data) if b"\\u0000" in raw else data
 
 
 class _Bad(Exception):

@@ -148,8 +148,11 @@ class Pipeline:
             for p in prepared:
                 result.outcomes.append(await self._one(conn, p, now))
             actions = sorted({o.action for o in result.outcomes})
-            await conn.execute(update(alert_events).where(alert_events.c.id == result.event_id)
-                               .values(outcome=(actions[0] if len(actions) == 1 else "mixed")))
+            await conn.execute(
+                update(alert_events)
+                .where(alert_events.c.id == result.event_id)
+                .values(outcome=(actions[0] if len(actions) == 1 else "mixed"))
+            )
         return result
 
     async def _one(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome:

@@ -8,6 +8,26 @@ from enum import StrEnum
 from typing import Any
 
 
+def bounded(value: str, limit: int = 128) -> str:
+    """`value` if it fits in `limit` characters, else a stable digest of it (for identities and keys)."""
+    if len(value) <= limit:
+        return value
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def strip_nul(node: Any) -> Any:
+    """The same JSON value without NUL characters (no database text column can hold them)."""
+    if isinstance(node, str):
+        return node.replace("\x00", "")
+    if isinstance(node, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [strip_nul(v) for v in node]
+    return node
+
+
 class AlertStatus(StrEnum):
     FIRING = "firing"
     RESOLVED = "resolved"

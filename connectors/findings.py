@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-from connectors.alert import Alert, AlertStatus
+from connectors.alert import Alert, AlertStatus, bounded
 from connectors.validation import parse_model
 
 SOURCE = "engineer"
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=65536)]
 
 
@@ -47,7 +47,7 @@ def _norm(text: str) -> str:
 def identity_of(f: Finding) -> str:
     """The same finding logged twice (same place, same title) is one alert; `key` overrides."""
     if f.key:
-        return "key:" + f.key
+        return bounded("key:" + f.key)
     canon = "\x1f".join([_norm(f.customer), _norm(f.service or ""), _norm(f.host or ""), _norm(f.title)])
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from connectors.alert import Alert, AlertStatus, PayloadError, Update
+from connectors.alert import Alert, AlertStatus, PayloadError, Update, bounded
 from connectors.validation import parse_model
 
 SOURCE = "zabbix"
@@ -116,7 +116,7 @@ def parse(data: Any) -> list[Alert]:
         raise PayloadError("event_name or trigger_name is required", "event_name")
     host = value(body.host_host) or value(body.host_name)
     trigger = value(body.trigger_id)
-    group = f"trigger:{trigger}" if trigger.isdigit() else f"name:{host}:{name}"
+    group = f"trigger:{trigger}" if trigger.isdigit() else bounded(f"name:{host}:{name}")
     update = None
     status = AlertStatus.RESOLVED if kind == "recovery" else AlertStatus.FIRING
     if kind == "update":

@@ -266,3 +266,24 @@ async def test_database_unreachable_is_503_and_not_ready(service_factory: Any) -
     assert (await api.get("/healthz", token=None))[0] == 200
     status, text = await api.get("/metrics", token=None)
     assert status == 200 and "alertbridge_up 1.0" in text
+
+
+async def test_awkward_but_valid_values_are_stored_not_500(api: Api) -> None:
+    nul = bodies.body(
+        [
+            bodies.alert(
+                {**bodies.WEBSITE_DOWN, "instance": "https://x\u0000y.acme.example/"},
+                {"summary": "down\u0000 hard", "description": "ü" * 8000},
+            )
+        ]
+    )
+    status, body = await api.am(nul)
+    assert status == 200, body
+    long_key = {**FINDING, "key": "k" * 255, "title": "T" * 255, "engineer": "E" * 255, "description": "d" * 60000}
+    status, body = await api.post("/api/v1/findings", long_key, ENG)
+    assert status == 200, body
+    z = fixture_json("zabbix/problem.json")
+    z.update(trigger_id="{TRIGGER.ID}", event_name="N" * 5000, host_host="h" * 300, event_id="9" * 20)
+    status, body = await api.zbx(z)
+    assert status == 200, body
+    assert len(await api.incidents()) == 3
