@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
@@ -22,8 +23,12 @@ def message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+# CRLF line ends, and headers folded only past SMTP's line limit (a folded Subject reads back with a space)
+POLICY = policy.SMTP.clone(max_line_length=998)
+
+
 def build(payload: dict[str, Any], key: str, settings: MailSettings) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = settings.sender
     msg["To"] = formataddr((payload.get("to_name") or "", payload["to"]))
     msg["Subject"] = payload["subject"]
@@ -38,7 +43,8 @@ def build(payload: dict[str, Any], key: str, settings: MailSettings) -> EmailMes
     msg["X-Alertbridge-Incident"] = str(payload.get("incident_id", ""))
     if payload.get("ticket"):
         msg["X-Alertbridge-Ticket"] = str(payload["ticket"])
-    msg.set_content(payload["body"], charset="utf-8")
+    body = payload["body"]
+    msg.set_content(body, charset="utf-8", cte="7bit" if body.isascii() else "quoted-printable")
     return msg
 
 

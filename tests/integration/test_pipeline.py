@@ -33,7 +33,7 @@ async def test_outage_opens_one_incident_ticket_and_one_mail_then_restored(api: 
     assert inc["curator_notified"] is False
     assert await api.deliver() == 1
     [mail] = mailbox.to(ACME)
-    assert "Service affected" in mail["subject"] and inc["ticket"] in mail["subject"]
+    assert mail["subject"].startswith("[Acme Ltd] Service affected") and inc["ticket"] in mail["subject"]
     assert "Company website" in mail["body"] and "is down" in mail["body"]
     assert mail["headers"]["Auto-Submitted"] == "auto-generated"
     inc = await api.incident(inc["id"])
