@@ -31,6 +31,8 @@ def parse_duration(value: Any) -> float:
             raise ValueError("a duration cannot be negative")
         return float(value)
     if isinstance(value, str):
+        if value.strip().isdigit():
+            return float(value.strip())
         m = _DURATION.match(value)
         if m and any(m.groups()):
             d, h, mi, s = (int(x or 0) for x in m.groups())

@@ -63,8 +63,12 @@ class Mailer:
         implicit_tls = u.scheme == "smtps"
         starttls = u.scheme == "smtp+starttls"
         port = u.port or (465 if implicit_tls else 587 if starttls else 25)
+        msg = build(payload, key, self.settings)
+        # flattened here, with alertbridge's policy: aiosmtplib's own folds long subjects at 78 columns
         await aiosmtplib.send(
-            build(payload, key, self.settings),
+            msg.as_bytes(policy=POLICY),
+            sender=parseaddr(self.settings.sender)[1],
+            recipients=[payload["to"]],
             hostname=u.hostname or "localhost",
             port=port,
             username=unquote(u.username) if u.username else None,

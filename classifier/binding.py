@@ -45,43 +45,56 @@ def _named_customer(alert: Alert) -> str | None:
     return alert.labels.get("customer") or alert.tags.get("customer") or None
 
 
+def _best_service(cust: Customer, alert: Alert, named_svc: str | None) -> tuple[int, str, Service | None]:
+    best: tuple[int, str, Service | None] = (0, "", None)
+    for svc in cust.services:
+        if named_svc is not None and named_svc.lower() == svc.id:
+            score, why = 4, f"service named by the alert ({svc.id})"
+        else:
+            score, why = _score(svc.match, alert)
+        if score > best[0]:
+            best = (score, why, svc)
+    return best
+
+
 def bind(alert: Alert, customers: list[Customer] | tuple[Customer, ...], strict: bool = True) -> Binding:
     """Bind an alert to a customer and service.
 
-    A customer the alert names but the inventory lacks raises UnknownCustomer when `strict`,
-    else binds to no customer."""
+    A customer the alert names (label or tag `customer`, by id or name, any case) decides the
+    customer; a customer the inventory lacks raises UnknownCustomer when `strict`, else binds to
+    none. Otherwise every customer is scored by its own and its services' matches and the most
+    specific wins; a service id the alert names counts only within one customer (ids are unique per
+    customer, not across them). The order of customers in the config never decides.
+    """
     named = _named_customer(alert)
-    by_id = {c.id: c for c in customers}
+    named_svc = alert.labels.get("service") or alert.tags.get("service") or None
     if named is not None:
-        cust = by_id.get(named) or next((c for c in customers if c.name.lower() == named.lower()), None)
+        key = named.strip().lower()
+        cust = next((c for c in customers if c.id == key), None) or next(
+            (c for c in customers if c.name.strip().lower() == key), None
+        )
         if cust is None:
             if strict:
                 raise UnknownCustomer(named)
             return Binding(None, None, f"unknown customer {named!r}")
         how = f"customer named by the alert ({named})"
-        candidates: list[Customer] = [cust]
-    else:
-        candidates = list(customers)
-        how = ""
-    best: tuple[int, str, Customer | None, Service | None] = (0, "", None, None)
-    for cust in candidates:
-        for svc in cust.services:
-            named_svc = alert.labels.get("service") or alert.tags.get("service")
-            if named_svc == svc.id:
-                score, why = 4, f"service named by the alert ({svc.id})"
-            else:
-                score, why = _score(svc.match, alert)
-            if score > best[0]:
-                best = (score, why, cust, svc)
+        _, why, svc = _best_service(cust, alert, named_svc)
+        return Binding(cust, svc, f"{how}; service by {why}" if svc else how)
+    if named_svc is not None and sum(1 for c in customers if c.service(named_svc.lower())) > 1:
+        named_svc = None  # ambiguous across tenants: bind by the other criteria only
+    ranked: list[tuple[int, int, str, Customer, Service | None]] = []
+    for cust in customers:
+        sscore, swhy, svc = _best_service(cust, alert, named_svc)
         cscore, cwhy = _score(cust.match, alert)
-        if cscore and best[2] is None and cscore > best[0]:
-            best = (cscore, cwhy, cust, None)
-    _, why, found_cust, found_svc = best
-    if named is not None:
-        c = candidates[0]
-        if found_cust is None:
-            return Binding(c, None, how)
-        return Binding(c, found_svc, f"{how}; service by {why}" if found_svc else how)
-    if found_cust is None:
+        score = max(sscore, cscore)
+        if score:
+            ranked.append((score, sscore, swhy if sscore >= cscore else cwhy, cust, svc))
+    if not ranked:
         return Binding(None, None, "no customer matches")
-    return Binding(found_cust, found_svc, f"by {why}")
+    ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    top = ranked[0]
+    ties = [r for r in ranked if (r[0], r[1]) == (top[0], top[1])]
+    if len(ties) > 1:
+        return Binding(None, None, "ambiguous: " + ", ".join(f"{r[3].id} by {r[2]}" for r in ties))
+    _, _, why, cust, svc = top
+    return Binding(cust, svc, f"by {why}" + (f"; service {svc.id}" if svc and why.startswith("label customer") else ""))

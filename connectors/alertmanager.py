@@ -82,7 +82,9 @@ def host_of(labels: dict[str, str]) -> str:
         if value:
             if key == "instance":
                 value = value.split("://", 1)[-1].split("/", 1)[0]
-                if value.count(":") == 1:
+                if value.startswith("["):  # [IPv6]:port
+                    value = value[1:].split("]", 1)[0]
+                elif value.count(":") == 1:
                     value = value.split(":", 1)[0]
             return value
     return ""

@@ -1,0 +1,946 @@
+"""The default rule pack against realistic alerts (English and Russian, Alertmanager and Zabbix style).
+
+Each case says what an MSP engineer would call it: an incident (the customer's service is down,
+erroring or slow) or a silent fault (redundancy or headroom still carries the service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from classifier import Classifier, load_pack
+from connectors.alert import Alert
+from tests.unit.util import am_alert, customers, zbx_alert
+
+CLASSIFIER = Classifier(customers(), load_pack())
+
+
+def case(id: str, kind: str, rule: str | None, make: Callable[[], Alert], *, xfail: str | None = None) -> Any:
+    marks = [pytest.mark.xfail(strict=True, reason=f"classifier: {xfail}")] if xfail else []
+    return pytest.param(make, kind, rule, id=id, marks=marks)
+
+
+CASES = [
+    # --- incidents: host / site down --------------------------------------------------------------
+    case(
+        "am-host-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "HostDown",
+            "Host app-01.acme.example is down",
+            "app-01.acme.example:9100 has not answered for more than 2 minutes.",
+            expr='up{job="node"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-icmp-unavailable",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Unavailable by ICMP ping",
+            item_key="icmpping",
+            item_name="ICMP ping",
+            severity="High",
+            description="Last three attempts returned timeout. Please check device connectivity.",
+            opdata="",
+        ),
+    ),
+    case(
+        "zbx-site-unreachable",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Branch office Kazan is unreachable",
+            item_key="icmpping[10.20.0.1]",
+            item_name="Kazan router ping",
+            severity="Disaster",
+        ),
+    ),
+    case(
+        "zbx-service-not-running",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            'Service "MSSQLSERVER" (SQL Server (MSSQLSERVER)) is not running',
+            item_key='service.info["MSSQLSERVER",state]',
+            item_name='State of service "MSSQLSERVER"',
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-windows-update-not-running",
+        "fault",
+        None,
+        lambda: zbx_alert(
+            'Service "wuauserv" (Windows Update) is not running',
+            item_key='service.info["wuauserv",state]',
+            item_name='State of service "wuauserv" (Windows Update)',
+            severity="Average",
+            host="srv-1c",
+        ),
+        xfail="a stopped Windows Update service is an endpoint-down incident: endpoint-down takes any service "
+        "'not running', users reach none of it",
+    ),
+    case(
+        "am-postgres-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "PostgresqlDown",
+            "Postgresql down (instance db-01.acme.example:9187)",
+            "Postgresql instance is down",
+            expr="pg_up == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-site-down",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Сайт shop.globex.ru недоступен",
+            item_key="web.test.fail[shop]",
+            item_name="Проверка сайта",
+            severity="High",
+        ),
+    ),
+    case(
+        "ru-zbx-1c-not-responding",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Сервер 1С:Предприятие не отвечает",
+            item_key="net.tcp.service[tcp,,1541]",
+            item_name="Порт 1541",
+            severity="High",
+        ),
+    ),
+    case(
+        "ru-am-host-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "HostDown",
+            "Хост app-02 недоступен",
+            "Узел не отвечает на опросы более 2 минут.",
+            expr='up{job="node"} == 0',
+            severity="critical",
+        ),
+    ),
+    # --- incidents: probes ------------------------------------------------------------------------
+    case(
+        "am-blackbox-probe-failed",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "BlackboxProbeFailed",
+            "Blackbox probe failed (instance https://shop.acme.example)",
+            "Probe failed",
+            expr="probe_success == 0",
+            severity="critical",
+            instance="https://shop.acme.example",
+        ),
+    ),
+    case(
+        "zbx-web-scenario-failed",
+        "incident",
+        None,
+        lambda: zbx_alert(
+            'Web scenario "Shop checkout" failed: HTTP 503',
+            item_key="web.test.fail[Shop checkout]",
+            item_name='Failed step of scenario "Shop checkout"',
+            severity="High",
+        ),
+    ),
+    # --- incidents: errors and latency ----------------------------------------------------------------
+    case(
+        "am-http-5xx",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "HighHttp5xxErrorRate",
+            "High rate of HTTP 5xx responses on shop.acme.example",
+            "7.2% of requests fail with 5xx over the last 5 minutes.",
+            expr='sum(rate(nginx_http_requests_total{status=~"5.."}[5m]))'
+            " / sum(rate(nginx_http_requests_total[5m])) > 0.05",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-nginx-5xx",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert(
+            "Nginx: High error rate of HTTP 5xx responses (> 5% for 5m)",
+            item_key="nginx.requests.5xx.rate",
+            item_name="Nginx: 5xx responses per second",
+            severity="Average",
+        ),
+    ),
+    case(
+        "ru-zbx-5xx",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert(
+            "Ошибки 5xx на сайте shop.globex.ru превышают 5%", item_key="nginx.5xx.rate", severity="High"
+        ),
+    ),
+    case(
+        "am-latency",
+        "incident",
+        "latency-breach",
+        lambda: am_alert(
+            "CheckoutApiLatencyHigh",
+            "p99 latency of the checkout API is above 2s",
+            "99th percentile latency is 3.4s for 10 minutes.",
+            expr="histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket[5m])) by (le)) > 2",
+        ),
+    ),
+    case(
+        "zbx-response-time",
+        "incident",
+        "latency-breach",
+        lambda: zbx_alert(
+            "Response time of https://portal.globex.example is too high (over 5s)",
+            item_key="web.test.time[Portal,Login,resp]",
+            item_name="Response time for step Login of scenario Portal",
+            severity="Average",
+        ),
+    ),
+    case(
+        "ru-zbx-response-time",
+        "incident",
+        "latency-breach",
+        lambda: zbx_alert(
+            "Время ответа сайта portal.globex.ru превышает 3 секунды",
+            item_key="web.test.time[portal,main,resp]",
+            severity="Average",
+        ),
+    ),
+    case(
+        "zbx-mail-deferred",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert(
+            "Postfix: too many deferred messages (over 500 for 15m)",
+            item_key="postfix.queue.deferred",
+            item_name="Postfix: deferred queue size",
+            severity="High",
+            host="mx1.globex.example",
+        ),
+    ),
+    case(
+        "am-rabbit-queue-growing",
+        "fault",
+        None,
+        lambda: am_alert(
+            "RabbitmqQueueGrowing",
+            "RabbitMQ queue orders is growing (10342 messages)",
+            "Consumers of queue orders on rabbit-01 are slower than publishers.",
+            expr='rabbitmq_queue_messages{queue="orders"} > 10000',
+        ),
+        xfail="a growing queue is saturation (LABELLING.md: fault 6, 'queue length growing'), "
+        "but errors-now takes any 'queue … growing' as failing deliveries",
+    ),
+    case(
+        "am-kube-api-down",
+        "incident",
+        None,
+        lambda: am_alert(
+            "KubeAPIDown",
+            "Target disappeared from Prometheus target discovery.",
+            "KubeAPI has disappeared from Prometheus target discovery.",
+            expr='absent(up{job="apiserver"} == 1)',
+            severity="critical",
+        ),
+        xfail="KubeAPIDown (LABELLING.md names it an incident) is a monitoring-itself fault: "
+        "its text speaks of Prometheus target discovery and absent()",
+    ),
+    case(
+        "am-kube-pod-crashlooping",
+        "fault",
+        None,
+        lambda: am_alert(
+            "KubePodCrashLooping",
+            "Pod is crash looping.",
+            'Pod shop/api-7d9f8c6b5-x2x4k (api) is in waiting state (reason: "CrashLoopBackOff").',
+            expr='max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", '
+            'job="kube-state-metrics"}[5m]) >= 1',
+        ),
+        xfail="KubePodCrashLooping (LABELLING.md: fault, one pod) is an endpoint-down incident: 'crash'",
+    ),
+    case(
+        "am-kube-replicas-mismatch",
+        "fault",
+        None,
+        lambda: am_alert(
+            "KubeDeploymentReplicasMismatch",
+            "Deployment has not matched the expected number of replicas.",
+            "Deployment shop/api has not matched the expected number of replicas for longer than 15 minutes.",
+            expr="kube_deployment_spec_replicas != kube_deployment_status_replicas_available",
+        ),
+    ),
+    # --- incidents: certificates --------------------------------------------------------------------
+    case(
+        "am-cert-expired",
+        "incident",
+        "certificate-expired",
+        lambda: am_alert(
+            "BlackboxSslCertificateExpired",
+            "Blackbox SSL certificate expired (instance https://www.acme.example)",
+            "SSL certificate has expired already",
+            expr="round((last_over_time(probe_ssl_earliest_cert_expiry[10m]) - time()) / 86400, 0.1) < 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-cert-invalid",
+        "incident",
+        "certificate-expired",
+        lambda: zbx_alert(
+            "Cert: SSL certificate is invalid",
+            item_key="web.certificate.get[www.acme.example,443]",
+            item_name="Cert: Validation result",
+            severity="High",
+        ),
+    ),
+    case(
+        "ru-zbx-cert-expired",
+        "incident",
+        None,
+        lambda: zbx_alert(
+            "SSL-сертификат сайта shop.globex.ru истёк", item_key="web.certificate.get[shop.globex.ru]", severity="High"
+        ),
+    ),
+    # --- incidents: links, VPN ------------------------------------------------------------------------
+    case(
+        "zbx-ipsec-down",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "IPsec tunnel to branch office Kazan is down",
+            item_key="vpn.tunnel.status[kazan]",
+            item_name="IPsec tunnel Kazan state",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-uplink-link-down",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Interface Gi0/1(Uplink to ISP Rostelecom): Link down",
+            item_key="net.if.status[ifOperStatus.1]",
+            item_name="Interface Gi0/1(Uplink to ISP Rostelecom): Operational status",
+            severity="Average",
+            host="core-sw01",
+        ),
+    ),
+    case(
+        "am-vpn-down",
+        "incident",
+        "link-down",
+        lambda: am_alert(
+            "VpnTunnelDown",
+            "VPN tunnel to AWS eu-central-1 is down",
+            "IPsec SA for peer 3.120.1.1 not established.",
+            expr="ipsec_tunnel_up == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-channel-down",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Канал связи с филиалом в Самаре недоступен", item_key="icmpping[10.30.0.1]", severity="High"
+        ),
+    ),
+    case(
+        "ru-zbx-vpn-down",
+        "incident",
+        None,
+        lambda: zbx_alert("Упал VPN-туннель до филиала в Казани", item_key="vpn.status[kazan]", severity="High"),
+    ),
+    case(
+        "am-all-paths-down",
+        "incident",
+        "redundancy-lost",
+        lambda: am_alert(
+            "MultipathAllPathsDown",
+            "All paths to LUN 3 on esx-02 are down",
+            "The datastore on LUN 3 is inaccessible.",
+            severity="critical",
+        ),
+    ),
+    # --- incidents: cluster quorum, storage ----------------------------------------------------------
+    case(
+        "am-etcd-no-leader",
+        "incident",
+        "quorum-or-leader",
+        lambda: am_alert(
+            "EtcdNoLeader",
+            "etcd cluster has no leader",
+            "etcd member 10.0.0.3:2379 has no leader.",
+            expr="etcd_server_has_leader == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-pve-quorum",
+        "incident",
+        "quorum-or-leader",
+        lambda: zbx_alert(
+            "Proxmox cluster pve-main lost quorum",
+            item_key="pve.cluster.quorate",
+            item_name="Cluster quorate",
+            severity="Disaster",
+        ),
+    ),
+    case(
+        "am-rabbit-partition",
+        "incident",
+        "quorum-or-leader",
+        lambda: am_alert(
+            "RabbitmqClusterPartition",
+            "RabbitMQ cluster partition (split brain) detected",
+            expr="rabbitmq_partitions > 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-quorum",
+        "incident",
+        None,
+        lambda: zbx_alert("Потерян кворум кластера 1С", item_key="cluster.quorum", severity="Disaster"),
+    ),
+    case(
+        "zbx-netapp-volume-offline",
+        "incident",
+        None,
+        lambda: zbx_alert(
+            "Volume vol_data on netapp-01 is offline",
+            item_key="netapp.volume.state[vol_data]",
+            item_name="Volume vol_data: state",
+            severity="High",
+        ),
+    ),
+    case(
+        "am-datastore-full",
+        "incident",
+        "storage-offline",
+        lambda: am_alert(
+            "VmwareDatastoreFull",
+            "Datastore DS-01 is full: no space left, VMs paused",
+            expr="vmware_datastore_freespace_size == 0",
+            severity="critical",
+        ),
+    ),
+    # --- incidents: power -------------------------------------------------------------------------------
+    case(
+        "zbx-ups-on-battery",
+        "incident",
+        "power-shutdown",
+        lambda: zbx_alert(
+            "APC UPS: Unit is on battery",
+            item_key="upsBasicOutputStatus",
+            item_name="APC UPS: Output status",
+            severity="Average",
+            host="ups-01",
+        ),
+    ),
+    case(
+        "am-ups-battery-low",
+        "incident",
+        "power-shutdown",
+        lambda: am_alert(
+            "UpsBatteryLow",
+            "UPS ups-01 battery low, shutdown imminent",
+            "Runtime left: 4 minutes.",
+            expr="nut_battery_charge < 20",
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-ups-on-battery",
+        "incident",
+        "power-shutdown",
+        lambda: zbx_alert(
+            "ИБП ups-01 перешёл на питание от батарей",
+            item_key="ups.status",
+            item_name="Состояние ИБП",
+            severity="Average",
+            host="ups-01",
+        ),
+        xfail="no Russian pattern for a UPS on battery: 'ИБП перешёл на питание от батарей' falls to by-severity",
+    ),
+    # --- faults: RAID, disks, SMART -------------------------------------------------------------------
+    case(
+        "zbx-raid-degraded",
+        "fault",
+        "raid-degraded",
+        lambda: zbx_alert(
+            "RAID degraded on srv-db01",
+            item_key="raid.status",
+            item_name="RAID status",
+            severity="High",
+            description="RAID array reports status 1 (0 = OK).",
+            opdata="status=1",
+        ),
+    ),
+    case(
+        "zbx-dell-vdisk-degraded",
+        "fault",
+        "raid-degraded",
+        lambda: zbx_alert(
+            "Virtual disk 0 (Disk0) is in degraded state",
+            item_key="virtualDiskState[0]",
+            item_name="Virtual disk 0 status",
+            severity="Average",
+            host="srv-db01-idrac",
+        ),
+    ),
+    case(
+        "am-md-degraded",
+        "fault",
+        "raid-degraded",
+        lambda: am_alert(
+            "NodeRAIDDegraded",
+            "RAID array 'md1' on app-01 is in degraded state due to one or more disks failures",
+            "Number of spare drives is insufficient to fix issue automatically.",
+            expr='(node_md_disks_required - ignoring (state) (node_md_disks{state="active"})) > 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-raid-degraded",
+        "fault",
+        "raid-degraded",
+        lambda: zbx_alert("Отказ диска в RAID-массиве на srv-db01", item_key="raid.status", severity="High"),
+    ),
+    case(
+        "zbx-physical-disk-failed",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert(
+            "Physical disk 0:1:3 failed",
+            item_key="physicalDiskState[0:1:3]",
+            item_name="Physical disk 0:1:3 status",
+            severity="High",
+            host="srv-db01-idrac",
+        ),
+    ),
+    case(
+        "am-disk-failed-in-array",
+        "fault",
+        None,
+        lambda: am_alert(
+            "NodeRAIDDiskFailure",
+            "Disk /dev/sdb failed in RAID1 array md1 on app-01",
+            "At least one device in RAID array on app-01 failed. Array 'md1' needs attention.",
+            expr='node_md_disks{state="failed"} > 0',
+        ),
+    ),
+    case(
+        "ru-zbx-disk-failure",
+        "fault",
+        None,
+        lambda: zbx_alert("Отказ диска /dev/sdb на srv-db01", item_key="hw.disk.status[sdb]", severity="High"),
+        xfail="'Отказ диска' (disk failure) is an errors-now incident: physical-disk-failed wants 'диск' before "
+        "'отказ', and errors-now matches any 'отказ'",
+    ),
+    case(
+        "ru-zbx-disk-failed",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert("Диск /dev/sdb на srv-01 неисправен", item_key="vfs.dev.status[sdb]", severity="High"),
+    ),
+    case(
+        "am-smart-reallocated",
+        "fault",
+        "smart-predictive",
+        lambda: am_alert(
+            "SmartReallocatedSectors",
+            "SMART: disk /dev/sda on app-01 has 24 reallocated sectors",
+            expr='smartctl_device_attribute{attribute_name="Reallocated_Sector_Ct"} > 0',
+        ),
+    ),
+    case(
+        "zbx-smart-failed",
+        "fault",
+        "smart-predictive",
+        lambda: zbx_alert(
+            "SMART [/dev/sda]: self-test failed",
+            item_key="smart.disk.test[sda]",
+            item_name="SMART [sda]: Self-test",
+            severity="High",
+        ),
+    ),
+    # --- faults: power supplies, fans -----------------------------------------------------------------
+    case(
+        "zbx-psu-critical",
+        "fault",
+        "power-supply-member",
+        lambda: zbx_alert(
+            "Power supply 2 is in critical state",
+            item_key="psu.status[2]",
+            item_name="Power supply 2 status",
+            severity="High",
+            host="srv-db01-idrac",
+        ),
+    ),
+    case(
+        "am-psu-failed",
+        "fault",
+        "power-supply-member",
+        lambda: am_alert(
+            "IpmiPowerSupplyFailed",
+            "PSU2 on srv-db01 failed",
+            "One of two power supplies reports failure.",
+            expr='ipmi_sensor_state{type="Power Supply"} == 2',
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-psu-failed",
+        "fault",
+        "power-supply-member",
+        lambda: zbx_alert("Отказ блока питания PSU2 на srv-01", item_key="psu.status[2]", severity="High"),
+    ),
+    case(
+        "zbx-fan-failed",
+        "fault",
+        "fan-member",
+        lambda: zbx_alert(
+            "Fan 3 is in critical state", item_key="sensor.fan.status[3]", item_name="Fan 3 status", severity="Average"
+        ),
+    ),
+    case(
+        "ru-zbx-fan-failed",
+        "fault",
+        "fan-member",
+        lambda: zbx_alert("Вентилятор 2 на srv-01 неисправен", item_key="sensor.fan.status[2]", severity="Average"),
+    ),
+    # --- faults: links and replicas ---------------------------------------------------------------------
+    case(
+        "am-bond-slave-down",
+        "fault",
+        "link-member",
+        lambda: am_alert(
+            "BondingSlaveDown",
+            "Bond bond0 on app-01 has 1 of 2 slaves down",
+            expr="node_bonding_slaves - node_bonding_active > 0",
+        ),
+    ),
+    case(
+        "zbx-one-uplink-down",
+        "fault",
+        "link-member",
+        lambda: zbx_alert(
+            "One of two uplinks of core-sw01 is down",
+            item_key="net.if.status[ifOperStatus.2]",
+            severity="Average",
+            host="core-sw01",
+        ),
+    ),
+    case(
+        "am-pg-replication-lag",
+        "fault",
+        "replica-member",
+        lambda: am_alert(
+            "PostgresqlReplicationLag",
+            "Postgresql replication lag (instance db-02.acme.example:9187)",
+            "PostgreSQL replication lag is going up (> 30s)",
+            expr="pg_replication_lag > 30",
+        ),
+    ),
+    case(
+        "zbx-mysql-replication",
+        "fault",
+        "replica-member",
+        lambda: zbx_alert(
+            "MySQL: Replication lag is too high (over 30m)",
+            item_key="mysql.seconds_behind_master",
+            item_name="MySQL: Seconds behind master",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "ru-zbx-replication",
+        "fault",
+        None,
+        lambda: zbx_alert(
+            "Репликация PostgreSQL на db-02 отстаёт на 5 минут",
+            item_key="pgsql.replication.lag.sec",
+            severity="Average",
+        ),
+    ),
+    # --- faults: capacity, backups, saturation ------------------------------------------------------------
+    case(
+        "am-fs-almost-full",
+        "fault",
+        "capacity-trend",
+        lambda: am_alert(
+            "NodeFilesystemAlmostOutOfSpace",
+            "Filesystem /var on app-01 has less than 10% space left",
+            "Only 7.3% of /var is available.",
+            expr='node_filesystem_avail_bytes{fstype!="tmpfs"} / node_filesystem_size_bytes * 100 < 10',
+        ),
+    ),
+    case(
+        "zbx-disk-space-low",
+        "fault",
+        "capacity-trend",
+        lambda: zbx_alert(
+            "/var: Disk space is critically low (used > 90%)",
+            item_key="vfs.fs.size[/var,pused]",
+            item_name="/var: Space utilization",
+            severity="Average",
+            opdata="Space used: 46.2 GB of 50 GB (92.4 %)",
+        ),
+    ),
+    case(
+        "zbx-windows-space-low",
+        "fault",
+        "capacity-trend",
+        lambda: zbx_alert(
+            "FS [C:]: Space is critically low (used > 90%, total 100GB)",
+            item_key="vfs.fs.dependent.size[C:,pused]",
+            item_name="FS [C:]: Space: Used, in %",
+            severity="Average",
+        ),
+    ),
+    case(
+        "ru-zbx-space-low",
+        "fault",
+        "capacity-trend",
+        lambda: zbx_alert(
+            "Заканчивается место на диске D: сервера srv-1c", item_key="vfs.fs.size[D:,pfree]", severity="Average"
+        ),
+    ),
+    case(
+        "am-backup-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "BackupJobFailed",
+            "Nightly backup of db-01 failed",
+            "restic exited with code 1.",
+            expr="restic_backup_success == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-veeam-backup-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert(
+            "Veeam: Backup job 'DB nightly' failed", item_key="veeam.job.result[DB nightly]", severity="High"
+        ),
+    ),
+    case(
+        "ru-zbx-backup-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert("Ошибка резервного копирования базы 1С", item_key="backup.status[1c]", severity="High"),
+    ),
+    case(
+        "zbx-high-cpu",
+        "fault",
+        "saturation",
+        lambda: zbx_alert(
+            "High CPU utilization (over 90% for 5m)",
+            item_key="system.cpu.util",
+            item_name="CPU utilization",
+            severity="Warning",
+            opdata="Current utilization: 97.3 %",
+        ),
+    ),
+    case(
+        "am-high-load",
+        "fault",
+        "saturation",
+        lambda: am_alert(
+            "HostHighCpuLoad",
+            "Host high CPU load (instance app-01.acme.example:9100)",
+            "CPU load is > 80%",
+            expr='sum by (instance) (avg by (mode, instance) (rate(node_cpu_seconds_total{mode!="idle"}[2m]))) > 0.8',
+        ),
+    ),
+    case(
+        "ru-zbx-high-cpu",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Высокая загрузка процессора на srv-app01", item_key="system.cpu.util", severity="Average"),
+    ),
+    case(
+        "zbx-memory",
+        "fault",
+        "saturation",
+        lambda: zbx_alert(
+            "High memory utilization (>90% for 5m)", item_key="vm.memory.utilization", severity="Average"
+        ),
+    ),
+    # --- faults: monitoring itself, time ------------------------------------------------------------------
+    case(
+        "zbx-agent-unavailable",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Zabbix agent is not available (for 3m)",
+            item_key="agent.ping",
+            item_name="Zabbix agent availability",
+            severity="Average",
+        ),
+    ),
+    case(
+        "am-exporter-down",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "PostgresExporterDown",
+            "postgres_exporter on db-01 is down",
+            "Prometheus cannot scrape postgres_exporter on db-01.",
+            expr='up{job="postgres"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-target-missing",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "PrometheusTargetMissing",
+            "Prometheus target missing (instance app-01.acme.example:9100)",
+            "A Prometheus target has disappeared. An exporter might be crashed.",
+            expr="up == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "ru-zbx-agent-unavailable",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Агент Zabbix на srv-01 недоступен",
+            item_key="agent.ping",
+            item_name="Доступность агента Zabbix",
+            severity="Average",
+        ),
+        xfail="'Агент Zabbix … недоступен' (agent unavailable) becomes an endpoint-down incident: "
+        "monitoring-itself knows only the English 'zabbix agent'",
+    ),
+    case(
+        "ru-zbx-no-data",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Нет данных от srv-01 более 10 минут", item_key="agent.ping", severity="Average"),
+    ),
+    case(
+        "am-clock-skew",
+        "fault",
+        "time-sync",
+        lambda: am_alert(
+            "NodeClockSkewDetected",
+            "Clock skew detected on app-01",
+            "Clock on app-01 is out of sync by more than 0.05s. Ensure NTP is configured correctly on this host.",
+            expr="node_timex_offset_seconds > 0.05",
+        ),
+    ),
+    case(
+        "zbx-ntp-service",
+        "fault",
+        "time-sync",
+        lambda: zbx_alert(
+            "Windows: NTP service is unavailable",
+            item_key="net.udp.service[ntp]",
+            item_name="NTP service state",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-time-out-of-sync",
+        "fault",
+        None,
+        lambda: zbx_alert(
+            "System time is out of sync (diff with Zabbix server > 60s)",
+            item_key="system.localtime[utc]",
+            item_name="System local time",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "ru-zbx-ntp-drift",
+        "fault",
+        "time-sync",
+        lambda: zbx_alert(
+            "Расхождение времени с NTP-сервером более 60 секунд", item_key="ntp.offset", severity="Warning"
+        ),
+    ),
+    # --- faults: informational ---------------------------------------------------------------------------
+    case(
+        "zbx-restarted",
+        "fault",
+        "config-or-restart",
+        lambda: zbx_alert(
+            "srv-01 has been restarted (uptime < 10m)",
+            item_key="system.uptime",
+            item_name="System uptime",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "am-cert-expiring",
+        "fault",
+        "certificate-expiring",
+        lambda: am_alert(
+            "BlackboxSslCertificateWillExpireSoon",
+            "Blackbox SSL certificate will expire soon (instance https://www.acme.example)",
+            "SSL certificate expires in less than 20 days",
+            expr="3 <= round((last_over_time(probe_ssl_earliest_cert_expiry[10m]) - time()) / 86400, 0.1) < 20",
+        ),
+    ),
+    case(
+        "zbx-cert-expires-soon",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert(
+            "Cert: SSL certificate expires soon (less than 7 days)",
+            item_key="web.certificate.get[www.acme.example,443]",
+            item_name="Cert: Last validity date",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "ru-zbx-cert-expiring",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert(
+            "Сертификат shop.globex.ru истекает через 10 дней",
+            item_key="web.certificate.get[shop.globex.ru]",
+            severity="Warning",
+        ),
+    ),
+]
+
+
+def test_table_is_large_enough() -> None:
+    assert len(CASES) >= 40
+    kinds = [p.values[1] for p in CASES]
+    assert kinds.count("incident") >= 15 and kinds.count("fault") >= 15
+    assert len({p.id for p in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(("make", "kind", "rule"), CASES)
+def test_realistic_alert(make: Callable[[], Alert], kind: str, rule: str | None) -> None:
+    alert = make()
+    c = CLASSIFIER.classify(alert)
+    explain = f"{c.kind}/{c.rule}: {c.reason}"
+    assert c.kind == kind, explain
+    if rule is not None:
+        assert c.rule == rule, explain
