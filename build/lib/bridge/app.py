@@ -1,0 +1,392 @@
+"""The HTTP API (aiohttp): webhooks in, incidents and tickets out, health and metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bridge import openapi
+from bridge.config import Settings, Token
+from bridge.db import Database
+from bridge.metrics import Metrics
+from bridge.outbox import Dispatcher, depth
+from bridge.pipeline import Pipeline, Rejected
+from bridge.schema import alerts, articles, incidents, outbox, tickets
+from bridge.views import incident_json, ticket_json
+from connectors import alertmanager, findings, zabbix
+from connectors.alert import Alert, PayloadError, strip_nul
+
+log = logging.getLogger("alertbridge.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", Database)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+METRICS = web.AppKey("metrics", Metrics)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+SOURCES: dict[str, tuple[str, Callable[[Any], list[Alert]]]] = {
+    "alertmanager": ("alertmanager", alertmanager.parse),
+    "zabbix": ("zabbix", zabbix.parse),
+    "findings": ("engineer", findings.parse),
+}
+FILTERS = {
+    "kind": {"incident", "fault"},
+    "state": {"open", "resolved", "closed"},
+    "origin": {"monitoring", "engineer", "customer"},
+}
+
+
+def problem(status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+    body = {"error": error, "message": message, **extra}
+    return web.json_response(body, status=status, headers=headers)
+
+
+# -- middleware --------------------------------------------------------------------------------
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer is JSON with a name for the problem; a database outage is a 503 to retry."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        reason = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status, "http_error")
+        msg = {
+            404: f"no such endpoint: {request.method} {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+        }.get(exc.status, exc.reason)
+        return problem(exc.status, reason, msg, headers={k: v for k, v in exc.headers.items() if k == "Allow"})
+    except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
+        log.error("database unavailable during %s %s: %s", request.method, request.path, exc)
+        return problem(
+            503,
+            "database_unavailable",
+            "the database cannot be reached; nothing was stored, retry later",
+            headers={"Retry-After": "5"},
+        )
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            return problem(
+                503,
+                "database_unavailable",
+                "the database connection was lost; nothing was stored, retry later",
+                headers={"Retry-After": "5"},
+            )
+        log.exception("database error during %s %s", request.method, request.path)
+        return problem(500, "internal_error", "an internal error occurred; nothing was stored")
+
+
+@web.middleware
+async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    status = 500
+    try:
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        request.app[METRICS].latency.labels(name, request.method, str(status)).observe(time.perf_counter() - start)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def authenticate(request: web.Request, scope: str) -> Token | web.Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return problem(
+            401,
+            "unauthorized",
+            "a bearer token is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": 'Bearer realm="alertbridge"'},
+        )
+    digest = hashlib.sha256(presented.strip().encode()).hexdigest()
+    found: Token | None = None
+    for t in request.app[SETTINGS].tokens:
+        d = t.digest()
+        if d is not None and hmac.compare_digest(d, digest):
+            found = t
+    if found is None:
+        return problem(
+            401,
+            "unauthorized",
+            "the token is not valid",
+            headers={"WWW-Authenticate": 'Bearer realm="alertbridge", error="invalid_token"'},
+        )
+    if scope not in found.scopes and "admin" not in found.scopes:
+        return problem(403, "forbidden", f"token {found.name!r} may not use this endpoint (needs scope {scope!r})")
+    return found
+
+
+async def read_json(request: web.Request) -> Any:
+    limit = request.app[SETTINGS].limits.max_body_bytes
+    ctype = request.headers.get("Content-Type", "")
+    if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
+        raise _Bad(
+            415, "unsupported_media_type", f"the body must be JSON (Content-Type: application/json), not {ctype!r}"
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise _Bad(413, "body_too_large", f"the body is {request.content_length} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _Bad(413, "body_too_large", f"the body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise _Bad(400, "empty_body", "the body is empty; a JSON object was expected")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _Bad(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    return strip_nul(data) if b"\\u0000" in raw else data
+
+
+class _Bad(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+# -- ingest ------------------------------------------------------------------------------------
+def ingest_handler(endpoint: str) -> Handler:
+    source, parse = SOURCES[endpoint]
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        metrics = request.app[METRICS]
+        auth = authenticate(request, endpoint)
+        if isinstance(auth, web.Response):
+            metrics.requests_rejected.labels(endpoint, "auth").inc()
+            return auth
+        try:
+            body = await read_json(request)
+            parsed = parse(body)
+            prepared = request.app[PIPELINE].prepare(parsed, allowed_customer=auth.customer)
+        except _Bad as exc:
+            metrics.requests_rejected.labels(endpoint, exc.error).inc()
+            return problem(exc.status, exc.error, exc.message)
+        except PayloadError as exc:
+            metrics.requests_rejected.labels(endpoint, "invalid_payload").inc()
+            return web.json_response(exc.to_dict(), status=422)
+        except Rejected as exc:
+            metrics.requests_rejected.labels(endpoint, exc.error).inc()
+            return web.json_response(exc.to_dict(), status=exc.status)
+        result = await request.app[PIPELINE].ingest(source, auth.name, body, prepared)
+        for o in result.outcomes:
+            metrics.received.labels(source, o.action).inc()
+            metrics.transitions.labels(o.action).inc()
+            if o.opened and o.kind:
+                metrics.opened.labels(o.kind).inc()
+        if any(o.notices for o in result.outcomes):
+            request.app[DISPATCHER].wake.set()
+        first = result.outcomes[0] if result.outcomes else None
+        return web.json_response(
+            {
+                "status": "accepted",
+                "event": result.event_id,
+                "alerts": [o.as_dict() for o in result.outcomes],
+                "incident_id": first.incident_id if first else None,
+                "ticket": first.ticket if first else None,
+            },
+            status=200,
+        )
+
+    return handle
+
+
+# -- reads -------------------------------------------------------------------------------------
+def _reader(request: web.Request) -> Token | web.Response:
+    return authenticate(request, "read")
+
+
+def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise _Bad(400, "bad_parameter", f"{name} must be a whole number, not {raw!r}") from None
+    if not lo <= v <= hi:
+        raise _Bad(400, "bad_parameter", f"{name} must be between {lo} and {hi}")
+    return v
+
+
+async def list_incidents(request: web.Request) -> web.StreamResponse:
+    auth = _reader(request)
+    if isinstance(auth, web.Response):
+        return auth
+    try:
+        limit = _int_param(request, "limit", 100, 1, 5000)
+        offset = _int_param(request, "offset", 0, 0, 10**9)
+        known = {"customer", "kind", "state", "origin", "service", "limit", "offset"}
+        unknown = sorted(set(request.query) - known)
+        if unknown:
+            raise _Bad(400, "bad_parameter", f"unknown filter(s) {unknown}; use {sorted(known)}")
+        conds = []
+        for name, allowed in FILTERS.items():
+            v = request.query.get(name)
+            if v is not None:
+                if v not in allowed:
+                    raise _Bad(400, "bad_parameter", f"{name} must be one of {sorted(allowed)}, not {v!r}")
+                conds.append(incidents.c[name] == v)
+        for name in ("customer", "service"):
+            v = request.query.get(name)
+            if v is not None:
+                conds.append(incidents.c[name] == v)
+        if auth.customer:
+            conds.append(incidents.c.customer == auth.customer)
+    except _Bad as exc:
+        return problem(exc.status, exc.error, exc.message)
+    async with request.app[DB].read() as conn:
+        total = (await conn.execute(select(func.count()).select_from(incidents).where(*conds))).scalar_one()
+        rows = (
+            (await conn.execute(select(incidents).where(*conds).order_by(incidents.c.id).limit(limit).offset(offset)))
+            .mappings()
+            .all()
+        )
+    nxt = None
+    if offset + len(rows) < total:
+        q = {k: v for k, v in request.query.items() if k not in ("offset", "limit")}
+        q.update(limit=str(limit), offset=str(offset + limit))
+        nxt = str(request.rel_url.with_query(q))
+    return web.json_response({"incidents": [incident_json(r) for r in rows], "total": total, "next": nxt})
+
+
+async def get_incident(request: web.Request) -> web.StreamResponse:
+    auth = _reader(request)
+    if isinstance(auth, web.Response):
+        return auth
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
+    async with request.app[DB].read() as conn:
+        row = (await conn.execute(select(incidents).where(incidents.c.id == int(raw)))).mappings().first()
+        if row is None or (auth.customer and row["customer"] != auth.customer):
+            return problem(404, "not_found", f"no incident {raw}")
+        al = (
+            (await conn.execute(select(alerts).where(alerts.c.incident_id == row["id"]).order_by(alerts.c.id)))
+            .mappings()
+            .all()
+        )
+    return web.json_response(incident_json(row, list(al)))
+
+
+async def get_ticket(request: web.Request) -> web.StreamResponse:
+    auth = _reader(request)
+    if isinstance(auth, web.Response):
+        return auth
+    number = request.match_info["number"]
+    async with request.app[DB].read() as conn:
+        row = (await conn.execute(select(tickets).where(tickets.c.number == number))).mappings().first()
+        if row is None or (auth.customer and row["customer"] != auth.customer):
+            return problem(404, "not_found", f"no ticket {number!r}")
+        arts = (
+            (await conn.execute(select(articles).where(articles.c.ticket_id == row["id"]).order_by(articles.c.id)))
+            .mappings()
+            .all()
+        )
+    return web.json_response(ticket_json(row, list(arts)))
+
+
+async def get_outbox(request: web.Request) -> web.StreamResponse:
+    auth = _reader(request)
+    if isinstance(auth, web.Response):
+        return auth
+    db = request.app[DB]
+    summary = await depth(db)
+    conds = [outbox.c.state.in_(("pending", "failed"))]
+    if auth.customer:
+        conds.append(outbox.c.incident_id.in_(select(incidents.c.id).where(incidents.c.customer == auth.customer)))
+    async with db.read() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    select(
+                        outbox.c.id,
+                        outbox.c.key,
+                        outbox.c.kind,
+                        outbox.c.incident_id,
+                        outbox.c.state,
+                        outbox.c.attempts,
+                        outbox.c.next_attempt_at,
+                        outbox.c.last_error,
+                        outbox.c.created_at,
+                    )
+                    .where(*conds)
+                    .order_by(outbox.c.id)
+                    .limit(500)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    items = [
+        {**dict(r), "next_attempt_at": r["next_attempt_at"].isoformat(), "created_at": r["created_at"].isoformat()}
+        for r in rows
+    ]
+    return web.json_response({**summary, "items": items})
+
+
+# -- health ------------------------------------------------------------------------------------
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.StreamResponse:
+    try:
+        async with request.app[DB].read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return problem(503, "not_ready", f"database unreachable: {type(exc).__name__}")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics_view(request: web.Request) -> web.StreamResponse:
+    body = await request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def openapi_view(request: web.Request) -> web.StreamResponse:
+    return web.json_response(openapi.document())
+
+
+def build_app(
+    settings: Settings, db: Database, pipeline: Pipeline, metrics: Metrics, dispatcher: Dispatcher
+) -> web.Application:
+    # the body limit is enforced by read_json with a JSON answer; aiohttp's own is a backstop
+    app = web.Application(middlewares=[timing, errors], client_max_size=settings.limits.max_body_bytes * 4)
+    app[SETTINGS], app[DB], app[PIPELINE], app[METRICS], app[DISPATCHER] = settings, db, pipeline, metrics, dispatcher
+    r = app.router
+    r.add_post("/api/v1/alertmanager", ingest_handler("alertmanager"))
+    r.add_post("/api/v1/zabbix", ingest_handler("zabbix"))
+    r.add_post("/api/v1/findings", ingest_handler("findings"))
+    r.add_get("/api/v1/incidents", list_incidents)
+    r.add_get("/api/v1/incidents/{id}", get_incident)
+    r.add_get("/api/v1/tickets/{number}", get_ticket)
+    r.add_get("/api/v1/outbox", get_outbox)
+    r.add_get("/api/v1/openapi.json", openapi_view)
+    r.add_get("/healthz", healthz)
+    r.add_get("/readyz", readyz)
+    r.add_get("/metrics", metrics_view)
+    return app

@@ -1,0 +1,489 @@
+"""The ingest pipeline: classify alerts, then in one transaction store them, move their incidents
+through the state machine, write tickets and articles, and queue side effects in the outbox."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bridge.config import Settings
+from bridge.db import Database
+from bridge.desk import BuiltinDesk
+from bridge.notices import IncidentFacts, render
+from bridge.schema import alert_events, alerts, incidents, outbox
+from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
+from connectors.alert import Alert, AlertStatus
+from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
+
+log = logging.getLogger("alertbridge.pipeline")
+
+
+class Rejected(ValueError):
+    """The request's alerts cannot be accepted (unknown customer, no customer); nothing was stored."""
+
+    def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.error, "message": self.message, **self.details}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    alert: Alert
+    customer: Customer
+    service: Service | None
+    verdict: Classification
+    key: str
+
+
+@dataclass
+class Outcome:
+    identity: str
+    action: str
+    why: str
+    customer: str
+    incident_id: int | None = None
+    ticket: str | None = None
+    kind: str | None = None
+    opened: bool = False
+    notices: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "alert": self.identity,
+            "action": self.action,
+            "why": self.why,
+            "customer": self.customer,
+            "incident_id": self.incident_id,
+            "ticket": self.ticket,
+            "kind": self.kind,
+        }
+
+
+@dataclass
+class IngestResult:
+    event_id: int
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def _insert(db: Database, table: Any) -> Any:
+    return sqlite_insert(table) if db.is_sqlite else pg_insert(table)
+
+
+class Pipeline:
+    def __init__(self, db: Database, settings: Settings, classifier: Classifier, desk: BuiltinDesk) -> None:
+        self.db = db
+        self.settings = settings
+        self.classifier = classifier
+        self.desk = desk
+
+    # -- pure part: decide everything that can be decided before touching the database ----------
+    def prepare(self, alerts_in: list[Alert], allowed_customer: str | None = None) -> list[Prepared]:
+        """Bind and classify; raises Rejected (nothing stored) if any alert has no known customer."""
+        out: list[Prepared] = []
+        for a in alerts_in:
+            try:
+                b = self.classifier.bind(a, strict=True)
+            except UnknownCustomer as exc:
+                raise Rejected(
+                    422,
+                    "unknown_customer",
+                    f"alert {a.identity} ({a.name}) names customer "
+                    f"{exc.customer!r}, which is not configured; nothing was stored",
+                    customer=exc.customer,
+                    alert=a.identity,
+                ) from None
+            cust = b.customer
+            if cust is None and self.settings.unmatched_customer:
+                cust = self.settings.customer(self.settings.unmatched_customer)
+                b = type(b)(cust, None, f"no customer matched; collected by {self.settings.unmatched_customer}")
+            if cust is None:
+                raise Rejected(
+                    422,
+                    "no_customer",
+                    f"alert {a.identity} ({a.name}, host {a.host or '-'}) matches no "
+                    "configured customer (label/tag 'customer', host, host group); nothing was stored",
+                    alert=a.identity,
+                )
+            if allowed_customer is not None and cust.id != allowed_customer:
+                raise Rejected(
+                    403,
+                    "forbidden_customer",
+                    f"this token may only send alerts of customer "
+                    f"{allowed_customer!r}, not {cust.id!r}; nothing was stored",
+                    alert=a.identity,
+                )
+            verdict = self.classifier.classify(a, b)
+            out.append(Prepared(a, cust, b.service, verdict, correlation_key(cust.id, a)))
+        # lock rows in one global order so concurrent bodies never deadlock
+        out.sort(key=lambda p: (p.key, p.alert.identity))
+        return out
+
+    # -- the transaction ---------------------------------------------------------------------------
+    async def ingest(
+        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime | None = None
+    ) -> IngestResult:
+        now = now or datetime.now(UTC)
+        async with self.db.transaction() as conn:
+            ev = await conn.execute(
+                insert(alert_events)
+                .values(
+                    source=source, received_at=now, token=token, alerts=len(prepared), outcome="accepted", body=body
+                )
+                .returning(alert_events.c.id)
+            )
+            result = IngestResult(ev.scalar_one())
+            for p in prepared:
+                result.outcomes.append(await self._one(conn, p, now))
+            actions = sorted({o.action for o in result.outcomes})
+            await conn.execute(
+                update(alert_events)
+                .where(alert_events.c.id == result.event_id)
+                .values(outcome=(actions[0] if len(actions) == 1 else "mixed"))
+            )
+        return result
+
+    async def _one(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome:
+        a, v = p.alert, p.verdict
+        order = order_of(a, now)
+        row, is_new = await self._alert_row(conn, p, now, order)
+        alert_was = None if is_new else AlertStatus(row["status"]) if row["status"] in ("firing", "resolved") else None
+        stale = (not is_new) and a.status is not AlertStatus.UPDATE and order < row["last_order"]
+        for _attempt in range(3):
+            inc = await self._active_incident(conn, p.key)
+            view = None
+            if inc is not None:
+                other = (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(alerts)
+                        .where(alerts.c.incident_id == inc["id"], alerts.c.status == "firing", alerts.c.id != row["id"])
+                    )
+                ).scalar_one()
+                view = IncidentView(
+                    state=inc["state"],
+                    kind=inc["kind"],
+                    resolved_at=inc["resolved_at"],
+                    other_firing=other,
+                    affected_notice_sent=inc["affected_notice"],
+                )
+            t = transition(
+                view,
+                alert_was,
+                a.status,
+                kind=v.kind,
+                closes=bool(a.update and a.update.closes),
+                stale=stale,
+                now=now,
+                reopen_window=self.settings.lifecycle.reopen_window,
+            )
+            out = Outcome(a.identity, t.action.value, t.why, p.customer.id, kind=v.kind)
+            if t.action in (Action.OPEN, Action.SUPERSEDE):
+                if t.action is Action.SUPERSEDE and inc is not None:
+                    await self._close(conn, inc, now, "superseded by a relapse")
+                new = await self._open(conn, p, now, previous_id=inc["id"] if inc else None)
+                if new is None:  # another transaction opened it first: decide again against it
+                    continue
+                inc = new
+                out.opened = True
+            if inc is None:  # IGNORE without an incident
+                if not is_new or a.status is not AlertStatus.UPDATE:
+                    await self._touch_alert(conn, row["id"], a, t.alert_state_changed, order, None, now, stale)
+                return out
+            out.incident_id, out.ticket, out.kind = inc["id"], inc["ticket"], inc["kind"]
+            await self._apply(conn, p, inc, t.action, t.why, t.notice, now, out)
+            await self._touch_alert(
+                conn, row["id"], a, t.alert_state_changed, order, inc["id"], now, stale, counts=t.counts
+            )
+            return out
+        raise RuntimeError(f"could not settle the incident for {p.key} after concurrent changes")
+
+    async def _alert_row(
+        self, conn: AsyncConnection, p: Prepared, now: datetime, order: float
+    ) -> tuple[dict[str, Any], bool]:
+        a = p.alert
+        ins = (
+            _insert(self.db, alerts)
+            .values(
+                customer=p.customer.id,
+                source=a.source,
+                identity=a.identity,
+                status="new",
+                name=a.name[:512],
+                title=a.title,
+                host=a.host[:255],
+                severity=a.severity[:64],
+                labels=a.labels,
+                last_order=order,
+                occurrences=0,
+                first_seen=now,
+                last_seen=now,
+                starts_at=a.starts_at,
+            )
+            .on_conflict_do_nothing(index_elements=["customer", "source", "identity"])
+            .returning(alerts.c.id)
+        )
+        inserted = (await conn.execute(ins)).scalar()
+        q = (
+            select(alerts)
+            .where(alerts.c.customer == p.customer.id, alerts.c.source == a.source, alerts.c.identity == a.identity)
+            .with_for_update()
+        )
+        row = (await conn.execute(q)).mappings().one()
+        return dict(row), inserted is not None
+
+    async def _active_incident(self, conn: AsyncConnection, key: str) -> dict[str, Any] | None:
+        q = select(incidents).where(incidents.c.active_key == key).with_for_update()
+        row = (await conn.execute(q)).mappings().first()
+        return dict(row) if row else None
+
+    async def _touch_alert(
+        self,
+        conn: AsyncConnection,
+        alert_id: int,
+        a: Alert,
+        changed: bool,
+        order: float,
+        incident_id: int | None,
+        now: datetime,
+        stale: bool,
+        counts: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"last_seen": now}
+        if counts:
+            values["occurrences"] = alerts.c.occurrences + 1
+        if incident_id is not None:
+            values["incident_id"] = incident_id
+        if not stale and a.status is not AlertStatus.UPDATE:
+            values["status"] = a.status.value
+            values["last_order"] = order
+            values["title"] = a.title
+            values["severity"] = a.severity[:64]
+            if a.status is AlertStatus.RESOLVED:
+                values["ends_at"] = a.ends_at or now
+            elif changed:
+                values["ends_at"] = None
+                if a.starts_at:
+                    values["starts_at"] = a.starts_at
+        await conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+    async def _open(
+        self, conn: AsyncConnection, p: Prepared, now: datetime, previous_id: int | None
+    ) -> dict[str, Any] | None:
+        a, v = p.alert, p.verdict
+        engineer = a.extra.get("engineer") if a.source == "engineer" else None
+        values = dict(
+            key=p.key,
+            active_key=p.key,
+            kind=v.kind,
+            customer=p.customer.id,
+            service=p.service.id if p.service else None,
+            host=a.host[:255],
+            title=a.title,
+            description=a.description,
+            state="open",
+            priority=v.priority,
+            impact=v.impact,
+            urgency=v.urgency,
+            rule=v.rule,
+            reason=v.reason,
+            binding=v.binding,
+            origin="engineer" if engineer else "monitoring",
+            requester=str(engineer) if engineer else self.settings.system_requester,
+            source=a.source,
+            occurrences=0,
+            reopened=0,
+            episode=1,
+            affected_notice=False,
+            curator_notified=False,
+            previous_id=previous_id,
+            opened_at=now,
+            updated_at=now,
+        )
+        ins = (
+            _insert(self.db, incidents)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["active_key"])
+            .returning(incidents.c.id)
+        )
+        new_id = (await conn.execute(ins)).scalar()
+        if new_id is None:
+            return None
+        inc = {**values, "id": new_id, "ticket": None, "resolved_at": None}
+        inc["ticket"] = await self.desk.open_ticket(conn, inc, now)
+        lines = [
+            f"{'Finding logged by ' + str(engineer) if engineer else 'Opened by monitoring'} ({a.source}): {a.title}"
+        ]
+        if a.description:
+            lines.append(a.description)
+        lines.append(
+            f"Customer: {p.customer.name}; service: {p.service.name if p.service else '-'}; host: {a.host or '-'}"
+        )
+        lines.append(
+            f"Classified as {'service-affecting incident' if v.kind == 'incident' else 'silent fault'} "
+            f"by rule {v.rule}: {v.reason}. Priority {v.priority} (impact {v.impact}, urgency {v.urgency})."
+        )
+        if previous_id:
+            lines.append(f"Follows incident {previous_id}, which was closed.")
+        await self.desk.add_article(
+            conn, new_id, str(engineer) if engineer else self.settings.system_requester, "\n".join(lines), now
+        )
+        return inc
+
+    async def _close(self, conn: AsyncConnection, inc: dict[str, Any], now: datetime, why: str) -> None:
+        await conn.execute(
+            update(incidents)
+            .where(incidents.c.id == inc["id"])
+            .values(state="closed", active_key=None, closed_at=now, updated_at=now)
+        )
+        await self.desk.set_state(conn, inc["id"], "closed", now)
+        await self.desk.add_article(conn, inc["id"], self.settings.system_requester, f"Closed: {why}.", now)
+
+    async def _apply(
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        inc: dict[str, Any],
+        action: Action,
+        why: str,
+        notice: Notice | None,
+        now: datetime,
+        out: Outcome,
+    ) -> None:
+        a = p.alert
+        author = self.settings.system_requester
+        values: dict[str, Any] = {"updated_at": now}
+        if action in (Action.OPEN, Action.SUPERSEDE, Action.REPEAT, Action.ATTACH, Action.REOPEN):
+            values["occurrences"] = incidents.c.occurrences + 1
+        if action is Action.ATTACH:
+            await self.desk.add_article(
+                conn, inc["id"], author, f"Alert firing again: {a.title} ({a.source} {a.identity}).", now
+            )
+        elif action is Action.DETACH:
+            await self.desk.add_article(
+                conn, inc["id"], author, f"Alert resolved: {a.title} ({a.identity}); {why}.", now
+            )
+        elif action is Action.RESOLVE:
+            values.update(state="resolved", resolved_at=now)
+            await self.desk.set_state(conn, inc["id"], "resolved", now)
+            text = (
+                f"Closed at the source by {a.update.user or 'a user'}: {a.update.message}"
+                if a.update
+                else f"Recovered: {a.title}."
+            )
+            await self.desk.add_article(conn, inc["id"], author, f"{text} Incident resolved.", now)
+        elif action is Action.REOPEN:
+            values.update(
+                state="open",
+                resolved_at=None,
+                reopened=incidents.c.reopened + 1,
+                episode=incidents.c.episode + 1,
+                affected_notice=False,
+            )
+            await self.desk.set_state(conn, inc["id"], "open", now)
+            await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
+        elif action is Action.NOTE and a.update is not None:
+            u = a.update
+            await self.desk.add_article(
+                conn,
+                inc["id"],
+                author,
+                f"{a.source.capitalize()} update by "
+                f"{u.user or 'unknown user'} ({u.action or 'update'}): {u.message or '-'}",
+                now,
+            )
+        await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+        if notice is not None and inc["kind"] == "incident":
+            episode = inc.get("episode", 1) + (1 if action is Action.REOPEN else 0)
+            if action in (Action.OPEN, Action.SUPERSEDE):
+                episode = 1
+            out.notices = await self._queue_notices(conn, p, inc, notice, action, episode, now)
+
+    async def _queue_notices(
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        inc: dict[str, Any],
+        notice: Notice,
+        action: Action,
+        episode: int,
+        now: datetime,
+    ) -> int:
+        curators = p.customer.curators_of(inc["service"])
+        if not curators:
+            await self.desk.add_article(
+                conn,
+                inc["id"],
+                self.settings.system_requester,
+                f"No curator is configured for {p.customer.id}/{inc['service'] or '-'}: "
+                "nobody at the customer was told.",
+                now,
+            )
+            return 0
+        service = p.customer.service(inc["service"]) if inc["service"] else None
+        fresh = (
+            await conn.execute(
+                select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == inc["id"])
+            )
+        ).one()
+        facts = IncidentFacts(
+            customer_name=p.customer.name,
+            service_name=service.name if service else None,
+            title=inc["title"],
+            host=inc["host"],
+            priority=inc["priority"],
+            ticket=inc["ticket"] or "-",
+            opened_at=fresh.opened_at if episode == 1 else now,
+            resolved_at=fresh.resolved_at,
+        )
+        kind = (
+            "restored" if notice is Notice.RESTORED else ("affected_again" if action is Action.REOPEN else "affected")
+        )
+        queued = 0
+        for c in curators:
+            subject, body = render(kind, c, facts, self.settings.msp_name)
+            base = f"notice:{inc['id']}:{episode}"
+            key = f"{base}:{notice.value}:{c.email.lower()}"
+            after = f"{base}:affected:{c.email.lower()}" if notice is Notice.RESTORED else None
+            payload = {
+                "to": c.email,
+                "to_name": c.name,
+                "subject": subject,
+                "body": body,
+                "kind": notice.value,
+                "language": c.language,
+                "incident_id": inc["id"],
+                "ticket": inc["ticket"],
+                "thread": f"{base}:affected:{c.email.lower()}",
+            }
+            ins = (
+                _insert(self.db, outbox)
+                .values(
+                    key=key,
+                    kind="curator_mail",
+                    incident_id=inc["id"],
+                    after_key=after,
+                    payload=payload,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            queued += (await conn.execute(ins)).rowcount or 0
+        if notice is Notice.AFFECTED:
+            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=True))
+        return queued

@@ -1,0 +1,185 @@
+"""The database tables (SQLAlchemy Core). Alembic migrations in bridge/migrations create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = UTCDateTime()
+
+# Append-only inbox of what arrived, whatever came of it.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("token", String(64), nullable=False, default=""),
+    Column("alerts", Integer, nullable=False, default=0),
+    Column("outcome", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_alert_events_received", "received_at"),
+)
+
+# One row per alert identity within a customer (Alertmanager fingerprint, Zabbix event id, finding).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("identity", String(128), nullable=False),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("name", String(512), nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("host", String(255), nullable=False, default=""),
+    Column("severity", String(64), nullable=False, default=""),
+    Column("labels", JSON, nullable=False),
+    Column("last_order", Float, nullable=False, default=0.0),
+    Column("occurrences", Integer, nullable=False, default=0),
+    Column("first_seen", TS, nullable=False),
+    Column("last_seen", TS, nullable=False),
+    Column("starts_at", TS, nullable=True),
+    Column("ends_at", TS, nullable=True),
+    UniqueConstraint("customer", "source", "identity", name="uq_alerts_identity"),
+    Index("ix_alerts_incident", "incident_id"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(400), nullable=False),
+    # Set while the incident is not closed; unique, so one live incident per correlation key.
+    Column("active_key", String(400), nullable=True, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("customer", String(64), nullable=False),
+    Column("service", String(64), nullable=True),
+    Column("host", String(255), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("impact", String(16), nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("binding", Text, nullable=False, default=""),
+    Column("origin", String(16), nullable=False),
+    Column("requester", String(255), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("ticket", String(64), nullable=True),
+    Column("occurrences", Integer, nullable=False, default=1),
+    Column("reopened", Integer, nullable=False, default=0),
+    Column("episode", Integer, nullable=False, default=1),
+    Column("affected_notice", Boolean, nullable=False, default=False),  # queued for this episode
+    Column("curator_notified", Boolean, nullable=False, default=False),  # an affected notice went out
+    Column("previous_id", Integer, ForeignKey("incidents.id"), nullable=True),
+    Column("opened_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("resolved_at", TS, nullable=True),
+    Column("closed_at", TS, nullable=True),
+    Index("ix_incidents_customer_state", "customer", "state"),
+    Index("ix_incidents_key", "key"),
+)
+
+# The built-in service desk.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(64), nullable=True, unique=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, unique=True),
+    Column("customer", String(64), nullable=False),
+    Column("service", String(64), nullable=True),
+    Column("queue", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("requester", String(255), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("visible_to_customer", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_articles_ticket", "ticket_id"),
+)
+
+# Side effects written with the state change, delivered after commit.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),  # idempotency key
+    Column("kind", String(32), nullable=False),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=True),
+    Column("after_key", String(255), nullable=True),  # deliver only once this one was delivered
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | delivered | failed | cancelled
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("locked_until", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("delivered_at", TS, nullable=True),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+    Index("ix_outbox_incident", "incident_id"),
+)

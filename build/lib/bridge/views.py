@@ -1,0 +1,114 @@
+"""What the API returns: incidents, tickets and articles as JSON, with their schemas for OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class AlertOut(BaseModel):
+    source: str
+    identity: str
+    status: str
+    name: str
+    host: str
+    occurrences: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+class IncidentOut(BaseModel):
+    id: int
+    kind: Literal["incident", "fault"] = Field(description="incident = service-affecting; fault = silent")
+    customer: str
+    service: str | None
+    host: str
+    title: str
+    state: Literal["open", "resolved", "closed"]
+    priority: Literal["critical", "high", "medium", "low"]
+    impact: str
+    urgency: str
+    origin: Literal["monitoring", "engineer", "customer"]
+    requester: str
+    source: str
+    ticket: str | None
+    occurrences: int
+    reopened: int
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    curator_notified: bool
+    rule: str = Field(description="the classifier rule that decided the kind")
+    reason: str
+    binding: str = Field(description="how the alert was bound to its customer and service")
+    key: str = Field(description="correlation key (always starts with the customer)")
+    previous_id: int | None
+    alerts: list[AlertOut] | None = None
+
+
+class ArticleOut(BaseModel):
+    author: str
+    body: str
+    visible_to_customer: bool
+    created_at: datetime
+
+
+class TicketOut(BaseModel):
+    number: str
+    queue: str
+    state: str
+    title: str
+    customer: str
+    service: str | None
+    requester: str
+    origin: str
+    priority: str
+    incident_id: int
+    created_at: datetime
+    updated_at: datetime
+    articles: list[ArticleOut]
+
+
+class IncidentPage(BaseModel):
+    incidents: list[IncidentOut]
+    total: int
+    next: str | None
+
+
+class AlertOutcome(BaseModel):
+    alert: str
+    action: str
+    why: str
+    customer: str
+    incident_id: int | None
+    ticket: str | None
+    kind: str | None
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"]
+    event: int = Field(description="id of the stored inbox event")
+    alerts: list[AlertOutcome]
+    incident_id: int | None = Field(description="the first alert's incident (Zabbix sets it as an event tag)")
+    ticket: str | None
+
+
+class Problem(BaseModel):
+    error: str
+    message: str
+    field: str | None = None
+
+
+def incident_json(row: Any, alert_rows: list[Any] | None = None) -> dict[str, Any]:
+    data = dict(row)
+    if alert_rows is not None:
+        data["alerts"] = [dict(a) for a in alert_rows]
+    return IncidentOut.model_validate(data).model_dump(mode="json", exclude_none=False)
+
+
+def ticket_json(row: Any, article_rows: list[Any]) -> dict[str, Any]:
+    data = {**dict(row), "articles": [dict(a) for a in article_rows]}
+    return TicketOut.model_validate(data).model_dump(mode="json")

@@ -1,0 +1,147 @@
+"""Classify one alert: incident or silent fault, customer and service, priority, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from classifier.binding import Binding, bind
+from classifier.inventory import Customer
+from classifier.rules import Level, Rule, RulePack, first_match
+from connectors.alert import Alert
+
+Priority = Literal["critical", "high", "medium", "low"]
+DefaultKind = Literal["incident", "fault", "by-severity"]
+
+# ITIL-style impact x urgency matrix: rows impact, columns urgency.
+DEFAULT_MATRIX: dict[Level, dict[Level, Priority]] = {
+    "high": {"high": "critical", "medium": "high", "low": "medium"},
+    "medium": {"high": "high", "medium": "medium", "low": "low"},
+    "low": {"high": "medium", "medium": "low", "low": "low"},
+}
+SEVERE = {"critical", "disaster", "high", "page", "emergency", "alert", "5", "4"}
+
+
+class ClassifierSettings(BaseModel):
+    """How the classifier behaves where rules are silent, and the priority matrix."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_kind: DefaultKind = "by-severity"
+    matrix: dict[Level, dict[Level, Priority]] = Field(default_factory=lambda: dict(DEFAULT_MATRIX))
+    rules: list[Rule] = Field(default_factory=list)  # site rules, tried before the pack's
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    kind: Literal["incident", "fault"]
+    customer: str | None
+    service: str | None
+    impact: Level
+    urgency: Level
+    priority: Priority
+    rule: str
+    reason: str
+    binding: str
+    trace: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "customer": self.customer,
+            "service": self.service,
+            "impact": self.impact,
+            "urgency": self.urgency,
+            "priority": self.priority,
+            "rule": self.rule,
+            "reason": self.reason,
+            "binding": self.binding,
+        }
+
+
+class Classifier:
+    """Pure: holds the inventory, the rules and the settings; `classify` does no I/O."""
+
+    def __init__(
+        self,
+        customers: list[Customer] | tuple[Customer, ...],
+        pack: RulePack,
+        settings: ClassifierSettings | None = None,
+    ) -> None:
+        self.customers = tuple(customers)
+        self.settings = settings or ClassifierSettings()
+        self.rules = tuple(self.settings.rules) + tuple(pack.rules)
+
+    def bind(self, alert: Alert, strict: bool = True) -> Binding:
+        return bind(alert, self.customers, strict)
+
+    def classify(self, alert: Alert, binding: Binding | None = None) -> Classification:
+        b = binding if binding is not None else self.bind(alert, strict=False)
+        cust = b.customer
+        trace = [f"bound: {b.how}"]
+        judged = alert.extra.get("service_affecting") if alert.source == "engineer" else None
+        if judged is not None:
+            kind: Literal["incident", "fault"] = "incident" if judged else "fault"
+            rule_id = "engineer-judgement"
+            reason = f"the engineer judged it {'service-affecting' if judged else 'not service-affecting'}"
+            impact: Level = "medium" if judged else "low"
+            urgency: Level = "high" if judged else "medium"
+        else:
+            verdict = first_match(self.rules, alert)
+            if verdict is not None:
+                r = verdict.rule
+                kind, rule_id, impact, urgency = r.kind, r.id, r.impact, r.urgency
+                reason = f"{r.reason} (matched {verdict.matched!r})"
+                trace.append(f"rule {r.id} matched {verdict.matched!r}")
+            else:
+                kind, rule_id, reason, impact, urgency = self._fallback(alert, b)
+                trace.append("no rule matched")
+        priority = self.settings.matrix[impact][urgency]
+        return Classification(
+            kind=kind,
+            customer=cust.id if cust else None,
+            service=b.service.id if b.service else None,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            rule=rule_id,
+            reason=reason,
+            binding=b.how,
+            trace=tuple(trace),
+        )
+
+    def _fallback(self, alert: Alert, b: Binding) -> tuple[Literal["incident", "fault"], str, str, Level, Level]:
+        choice: DefaultKind = self.settings.default_kind
+        where = "alertbridge's setting"
+        if b.customer and b.customer.default_kind:
+            choice, where = b.customer.default_kind, f"customer {b.customer.id}'s default"
+        if b.service and b.service.default_kind:
+            choice, where = b.service.default_kind, f"service {b.service.id}'s default"
+        if choice == "by-severity":
+            sev = (alert.severity or alert.extra.get("nseverity") or "").strip().lower()
+            if sev in SEVERE:
+                return (
+                    "incident",
+                    "default-severe",
+                    f"no rule recognised the alert; severity {sev!r} is severe ({where}: by-severity)",
+                    "medium",
+                    "high",
+                )
+            return (
+                "fault",
+                "default-not-severe",
+                f"no rule recognised the alert; severity {sev or 'unset'!r} is not severe ({where}: by-severity)",
+                "low",
+                "low",
+            )
+        if choice == "incident":
+            return (
+                "incident",
+                "default-incident",
+                f"no rule recognised the alert ({where}: incident)",
+                "medium",
+                "medium",
+            )
+        return "fault", "default-fault", f"no rule recognised the alert ({where}: fault)", "low", "low"

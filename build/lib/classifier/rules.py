@@ -1,0 +1,136 @@
+"""Rule packs: ordered, data-defined rules that say what an alert means (incident or silent fault)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from connectors.alert import Alert
+
+Level = Literal["high", "medium", "low"]
+Kind = Literal["incident", "fault"]
+FIELDS = (
+    "text",
+    "name",
+    "title",
+    "description",
+    "item_key",
+    "item_name",
+    "expression",
+    "severity",
+    "host",
+    "source",
+    "opdata",
+)
+Patterns = list[str]
+
+
+def _field_value(alert: Alert, field: str, full: bool) -> str:
+    if field == "text":
+        return alert.text() if full else alert.headline()
+    if field.startswith("label."):
+        return alert.labels.get(field[6:], "")
+    if field.startswith("tag."):
+        return alert.tags.get(field[4:], "")
+    if field.startswith("annotation."):
+        return alert.annotations.get(field[11:], "")
+    return str(getattr(alert, field, "") or "")
+
+
+class Rule(BaseModel):
+    """One rule: `when` every listed field matches one of its patterns and no `unless` field matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=128)]
+    kind: Kind
+    reason: str
+    impact: Level = "medium"
+    urgency: Level = "medium"
+    sources: list[str] | None = None
+    when: dict[str, Patterns] = Field(min_length=1)
+    unless: dict[str, Patterns] = Field(default_factory=dict)
+
+    @field_validator("when", "unless", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: [p] if isinstance(p, str) else p for k, p in v.items()}
+        return v
+
+    @field_validator("when", "unless")
+    @classmethod
+    def _compile_check(cls, v: dict[str, Patterns]) -> dict[str, Patterns]:
+        for field, patterns in v.items():
+            if field not in FIELDS and not field.startswith(("label.", "tag.", "annotation.")):
+                raise ValueError(
+                    f"unknown field {field!r}; use one of {', '.join(FIELDS)}, label.X, tag.X, annotation.X"
+                )
+            for p in patterns:
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    raise ValueError(f"{field}: bad regular expression {p!r}: {exc}") from None
+        return v
+
+    @cached_property
+    def _compiled(self) -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]]]:
+        def comp(d: dict[str, Patterns]) -> list[tuple[str, re.Pattern[str]]]:
+            return [(f, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE)) for f, ps in d.items()]
+
+        return comp(self.when), comp(self.unless)
+
+    def matches(self, alert: Alert, full: bool = True) -> str | None:
+        """The text that made the rule match, or None; `full=False` reads only the alert's headline."""
+        if self.sources and alert.source not in self.sources:
+            return None
+        when, unless = self._compiled
+        hit = ""
+        for field, rx in when:
+            m = rx.search(_field_value(alert, field, full))
+            if not m:
+                return None
+            hit = hit or m.group(0)
+        for field, rx in unless:
+            if rx.search(_field_value(alert, field, full)):
+                return None
+        return hit or "(matched)"
+
+
+class RulePack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "custom"
+    rules: list[Rule]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rule: Rule
+    matched: str
+
+
+def first_match(rules: list[Rule] | tuple[Rule, ...], alert: Alert) -> Verdict | None:
+    """The first rule matching the alert's headline; failing that, the first matching everything it carries."""
+    for full in (False, True):
+        for rule in rules:
+            hit = rule.matches(alert, full)
+            if hit is not None:
+                return Verdict(rule, hit)
+    return None
+
+
+def load_pack(path: str | Path | None = None) -> RulePack:
+    """The default rule pack shipped with alertbridge, or the pack in `path`."""
+    if path is None:
+        text = resources.files("classifier").joinpath("rules/default.yaml").read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return RulePack.model_validate(yaml.safe_load(text))

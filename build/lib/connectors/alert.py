@@ -1,0 +1,112 @@
+"""The one shape every source's alert is normalised to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+def bounded(value: str, limit: int = 128) -> str:
+    """`value` if it fits in `limit` characters, else a stable digest of it (for identities and keys)."""
+    if len(value) <= limit:
+        return value
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def strip_nul(node: Any) -> Any:
+    """The same JSON value without NUL characters (no database text column can hold them)."""
+    if isinstance(node, str):
+        return node.replace("\x00", "")
+    if isinstance(node, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [strip_nul(v) for v in node]
+    return node
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+    UPDATE = "update"  # a comment/acknowledgement on an existing alert, not a state change
+
+
+class PayloadError(ValueError):
+    """A payload that cannot be turned into alerts; `where` names the offending field."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"error": "invalid_payload", "message": self.message}
+        if self.where:
+            out["field"] = self.where
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What a person or system did to an alert at its source (Zabbix acknowledge, comment, close)."""
+
+    action: str
+    message: str
+    user: str
+    closes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A source-independent alert.
+
+    `identity` names the alert at its source (Alertmanager fingerprint, Zabbix event id);
+    `group` is what stays the same when the same problem comes back (Alertmanager fingerprint,
+    Zabbix trigger id), so a relapse can find the incident it belongs to.
+    """
+
+    source: str
+    identity: str
+    group: str
+    status: AlertStatus
+    name: str
+    title: str
+    description: str = ""
+    severity: str = ""
+    host: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    host_groups: tuple[str, ...] = ()
+    item_key: str = ""
+    item_name: str = ""
+    expression: str = ""
+    opdata: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    source_seq: int | None = None  # a monotonic number from the source (Zabbix event/recovery id)
+    url: str = ""
+    update: Update | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def headline(self) -> str:
+        """What the alert is about: name, summary, item and expression, without the long description."""
+        parts = [self.name, self.title, self.item_name, self.item_key, self.opdata, self.expression]
+        return "\n".join(p for p in parts if p)
+
+    def text(self) -> str:
+        """Everything a person would read about this alert, for rules that match on meaning."""
+        parts = [
+            self.name,
+            self.title,
+            self.description,
+            self.item_name,
+            self.item_key,
+            self.opdata,
+            self.expression,
+            *self.annotations.values(),
+        ]
+        return "\n".join(p for p in parts if p)
