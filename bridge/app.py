@@ -21,7 +21,7 @@ from bridge.db import Database
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline, Rejected
-from bridge.schema import alerts, articles, incidents, outbox, tickets
+from bridge.schema import alerts, articles, incident_links, incidents, outbox, tickets
 from bridge.views import incident_json, ticket_json
 from connectors import alertmanager, findings, zabbix
 from connectors.alert import Alert, PayloadError, strip_nul
@@ -289,7 +289,19 @@ async def get_incident(request: web.Request) -> web.StreamResponse:
             .mappings()
             .all()
         )
-    return web.json_response(incident_json(row, list(al)))
+        out = await conn.execute(
+            select(incident_links.c.linked_id, incident_links.c.relation).where(
+                incident_links.c.incident_id == row["id"]
+            )
+        )
+        back = await conn.execute(
+            select(incident_links.c.incident_id, incident_links.c.relation).where(
+                incident_links.c.linked_id == row["id"]
+            )
+        )
+        links = [{"id": r[0], "relation": r[1]} for r in out.all()]
+        links += [{"id": r[0], "relation": "causes" if r[1] == "caused_by" else f"{r[1]}_of"} for r in back.all()]
+    return web.json_response(incident_json(row, list(al), sorted(links, key=lambda x: x["id"])))
 
 
 async def get_ticket(request: web.Request) -> web.StreamResponse:

@@ -53,6 +53,46 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Classify webhook bodies as their source would POST them; prints one JSON object per alert."""
+    import json
+
+    from classifier import Classifier, ClassifierSettings, load_pack
+    from connectors import alertmanager, zabbix
+    from connectors.alert import PayloadError
+
+    parse = {"alertmanager": alertmanager.parse, "zabbix": zabbix.parse}[args.source]
+    if args.config:
+        settings = _settings(args.config, quiet=True)
+        customers, csettings = settings.customers, settings.classifier
+    else:
+        customers, csettings = [], ClassifierSettings()
+    pack = load_pack(args.rules) if args.rules else load_pack()
+    classifier = Classifier(customers, pack, csettings)
+    stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        text = stream.read()
+    documents = [ln for ln in text.splitlines() if ln.strip()] if args.jsonl else [text]
+    failures = 0
+    for n, doc in enumerate(documents, start=1):
+        where = f"line {n}" if args.jsonl else args.file
+        try:
+            alerts = parse(json.loads(doc))
+        except (ValueError, PayloadError) as exc:
+            failures += 1
+            message = exc.message if isinstance(exc, PayloadError) else f"not valid JSON: {exc}"
+            print(json.dumps({"error": "invalid_payload", "where": where, "message": message}, ensure_ascii=False))
+            continue
+        for a in alerts:
+            v = classifier.classify(a)
+            out = {"alert": a.name, "title": a.title, **v.as_dict()}
+            print(json.dumps(out, ensure_ascii=False))
+    if failures:
+        print(f"alertbridge: {failures} of {len(documents)} bodies could not be read", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alertbridge", description="Monitoring alerts in, service-desk incidents out.")
     p.add_argument(
@@ -71,6 +111,14 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("migrate", help="bring the database schema up to date, then exit")
     m.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))
     m.set_defaults(func=cmd_migrate)
+
+    k = sub.add_parser("classify", help="classify webhook bodies (as the source would POST them); changes nothing")
+    k.add_argument("--config", help="service configuration, to bind alerts to customers and services")
+    k.add_argument("--source", required=True, choices=["alertmanager", "zabbix"])
+    k.add_argument("--rules", help="a rule pack file to use instead of the shipped one")
+    k.add_argument("--jsonl", action="store_true", help="one body per line")
+    k.add_argument("file", help="file with the body, or - for standard input")
+    k.set_defaults(func=cmd_classify)
 
     c = sub.add_parser("check-config", help="validate a configuration file")
     c.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))

@@ -12,32 +12,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from classifier import ClassifierSettings, Customer
+from classifier.durations import parse_duration
 
 Scope = Literal["alertmanager", "zabbix", "findings", "read", "admin"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 
 
 class ConfigError(ValueError):
     """The configuration file cannot be used; the message names the file and the key."""
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like '90s', '15m', '1h30m', '2d'."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '15m', '1h'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
-        if value.strip().isdigit():
-            return float(value.strip())
-        m = _DURATION.match(value)
-        if m and any(m.groups()):
-            d, h, mi, s = (int(x or 0) for x in m.groups())
-            return float(((d * 24 + h) * 60 + mi) * 60 + s)
-    raise ValueError(f"bad duration {value!r}: use seconds or a string like '90s', '15m', '1h30m', '2d'")
 
 
 Duration = Annotated[float, Field(ge=0)]

@@ -11,14 +11,17 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bridge.config import Settings
 from bridge.db import Database
 from bridge.desk import BuiltinDesk
 from bridge.notices import IncidentFacts, render
-from bridge.schema import alert_events, alerts, incidents, outbox
+from bridge.schema import alert_events, alerts, incident_links, incidents, outbox, redundancy_state
 from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
+from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
 from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
 
@@ -76,6 +79,14 @@ class Outcome:
 class IngestResult:
     event_id: int
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    """PostgreSQL chose this transaction as a deadlock victim (or a serialization failure): safe to retry."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40P01", "40001")
 
 
 def _insert(db: Database, table: Any) -> Any:
@@ -136,6 +147,19 @@ class Pipeline:
         self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime | None = None
     ) -> IngestResult:
         now = now or datetime.now(UTC)
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_is_deadlock),
+            stop=stop_after_attempt(4),
+            wait=wait_random_exponential(multiplier=0.05, max=0.5),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._ingest_once(source, token, body, prepared, now)
+        raise AssertionError("unreachable")
+
+    async def _ingest_once(
+        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime
+    ) -> IngestResult:
         async with self.db.transaction() as conn:
             ev = await conn.execute(
                 insert(alert_events)
@@ -145,8 +169,16 @@ class Pipeline:
                 .returning(alert_events.c.id)
             )
             result = IngestResult(ev.scalar_one())
+            groups: dict[str, Prepared] = {}
             for p in prepared:
                 result.outcomes.append(await self._one(conn, p, now))
+                if p.verdict.member is not None:
+                    groups.setdefault(f"{p.customer.id}/{p.verdict.member.group_key}", p)
+            # redundancy groups last, in a fixed order: every row lock above is taken before any group lock
+            for _, p in sorted(groups.items()):
+                group_outcome = await self._redundancy(conn, p, now)
+                if group_outcome is not None:
+                    result.outcomes.append(group_outcome)
             actions = sorted({o.action for o in result.outcomes})
             await conn.execute(
                 update(alert_events)
@@ -156,11 +188,26 @@ class Pipeline:
         return result
 
     async def _one(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome:
-        a, v = p.alert, p.verdict
+        a = p.alert
         order = order_of(a, now)
         row, is_new = await self._alert_row(conn, p, now, order)
         alert_was = None if is_new else AlertStatus(row["status"]) if row["status"] in ("firing", "resolved") else None
         stale = (not is_new) and a.status is not AlertStatus.UPDATE and order < row["last_order"]
+        return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order)
+
+    async def _settle(
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        alert_was: AlertStatus | None,
+        stale: bool,
+        now: datetime,
+        row_id: int | None,
+        is_new: bool = False,
+        order: float = 0.0,
+    ) -> Outcome:
+        """Move the incident of `p.key` through the state machine for what arrived, and persist it."""
+        a, v = p.alert, p.verdict
         for _attempt in range(3):
             inc = await self._active_incident(conn, p.key)
             view = None
@@ -169,7 +216,7 @@ class Pipeline:
                     await conn.execute(
                         select(func.count())
                         .select_from(alerts)
-                        .where(alerts.c.incident_id == inc["id"], alerts.c.status == "firing", alerts.c.id != row["id"])
+                        .where(alerts.c.incident_id == inc["id"], alerts.c.status == "firing", alerts.c.id != row_id)
                     )
                 ).scalar_one()
                 view = IncidentView(
@@ -199,14 +246,15 @@ class Pipeline:
                 inc = new
                 out.opened = True
             if inc is None:  # IGNORE without an incident
-                if not is_new or a.status is not AlertStatus.UPDATE:
-                    await self._touch_alert(conn, row["id"], a, t.alert_state_changed, order, None, now, stale)
+                if row_id is not None and (not is_new or a.status is not AlertStatus.UPDATE):
+                    await self._touch_alert(conn, row_id, p, t.alert_state_changed, order, None, now, stale)
                 return out
             out.incident_id, out.ticket, out.kind = inc["id"], inc["ticket"], inc["kind"]
             await self._apply(conn, p, inc, t.action, t.why, t.notice, now, out)
-            await self._touch_alert(
-                conn, row["id"], a, t.alert_state_changed, order, inc["id"], now, stale, counts=t.counts
-            )
+            if row_id is not None:
+                await self._touch_alert(
+                    conn, row_id, p, t.alert_state_changed, order, inc["id"], now, stale, counts=t.counts
+                )
             return out
         raise RuntimeError(f"could not settle the incident for {p.key} after concurrent changes")
 
@@ -253,7 +301,7 @@ class Pipeline:
         self,
         conn: AsyncConnection,
         alert_id: int,
-        a: Alert,
+        p: Prepared,
         changed: bool,
         order: float,
         incident_id: int | None,
@@ -261,7 +309,11 @@ class Pipeline:
         stale: bool,
         counts: bool = False,
     ) -> None:
+        a, m = p.alert, p.verdict.member
         values: dict[str, Any] = {"last_seen": now}
+        if a.status is not AlertStatus.UPDATE:
+            values["member_group"] = m.group_key if m else None
+            values["member"] = m.member if m else None
         if counts:
             values["occurrences"] = alerts.c.occurrences + 1
         if incident_id is not None:
@@ -311,7 +363,9 @@ class Pipeline:
             previous_id=previous_id,
             opened_at=now,
             updated_at=now,
+            trace=list(v.trace),
         )
+        values["reaction_due"], values["resolution_due"] = deadlines(now, v.priority, p.customer.contract)
         ins = (
             _insert(self.db, incidents)
             .values(**values)
@@ -487,3 +541,93 @@ class Pipeline:
         if notice is Notice.AFFECTED:
             await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=True))
         return queued
+
+    async def _redundancy(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome | None:
+        """Count the members of the alert's redundancy group that are down; open the service's incident
+        when more are down than the group tolerates, resolve it when the group carries the service again."""
+        m = p.verdict.member
+        assert m is not None and p.service is not None
+        cust = p.customer.id
+        await conn.execute(
+            _insert(self.db, redundancy_state)
+            .values(customer=cust, member_group=m.group_key, down=0, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["customer", "member_group"])
+        )
+        await conn.execute(
+            select(redundancy_state.c.down)
+            .where(redundancy_state.c.customer == cust, redundancy_state.c.member_group == m.group_key)
+            .with_for_update()
+        )
+        firing = (
+            await conn.execute(
+                select(alerts.c.member, alerts.c.incident_id).where(
+                    alerts.c.customer == cust, alerts.c.member_group == m.group_key, alerts.c.status == "firing"
+                )
+            )
+        ).all()
+        down = sorted({r.member for r in firing})
+        await conn.execute(
+            update(redundancy_state)
+            .where(redundancy_state.c.customer == cust, redundancy_state.c.member_group == m.group_key)
+            .values(down=len(down), updated_at=now)
+        )
+        exhausted = len(down) > m.tolerate
+        key = f"{cust}/redundancy/{m.group_key}"
+        inc = await self._active_incident(conn, key)
+        group_open = inc is not None and inc["state"] == "open"
+        if exhausted and group_open:
+            assert inc is not None
+            await self._link(conn, inc["id"], {r.incident_id for r in firing}, now)
+            return None
+        if exhausted == group_open:
+            return None
+        svc = p.service
+        members = ", ".join(down) or "none"
+        title = (
+            f"{svc.name}: {len(down)} of {m.size} members of {m.group} down, the service is not carried"
+            if exhausted
+            else f"{svc.name}: {m.group} carries the service again ({len(down)} of {m.size} down)"
+        )
+        alert = Alert(
+            source="redundancy",
+            identity=m.group_key,
+            group=m.group_key,
+            status=AlertStatus.FIRING if exhausted else AlertStatus.RESOLVED,
+            name="RedundancyExhausted",
+            title=title,
+            description=f"Members down: {members}. The group tolerates {m.tolerate} down of {m.size}.",
+        )
+        reason = (
+            f"{len(down)} of {m.size} members of {svc.name} / {m.group} are down ({members}); the group carries "
+            f"the service only with at most {m.tolerate} down"
+        )
+        verdict = Classification(
+            kind="incident",
+            customer=cust,
+            service=svc.id,
+            impact="high",
+            urgency="high",
+            priority=self.classifier.settings.matrix["high"]["high"],
+            rule="redundancy-exhausted",
+            reason=reason,
+            binding=f"redundancy group {m.group_key}",
+            trace=(f"members down: {members}", f"tolerates {m.tolerate} of {m.size}", "redundancy exhausted"),
+        )
+        gp = Prepared(alert, p.customer, svc, verdict, key)
+        was = AlertStatus.FIRING if group_open else (AlertStatus.RESOLVED if inc is not None else None)
+        out = await self._settle(conn, gp, was, False, now, None)
+        if exhausted and out.incident_id is not None:
+            await self._link(conn, out.incident_id, {r.incident_id for r in firing}, now)
+        return out
+
+    async def _link(self, conn: AsyncConnection, incident_id: int, linked: set[int | None], now: datetime) -> None:
+        for other in sorted(i for i in linked if i is not None and i != incident_id):
+            res = await conn.execute(
+                _insert(self.db, incident_links)
+                .values(incident_id=incident_id, linked_id=other, relation="caused_by", created_at=now)
+                .on_conflict_do_nothing(index_elements=["incident_id", "linked_id", "relation"])
+            )
+            if res.rowcount:
+                await self.desk.add_article(
+                    conn, incident_id, self.settings.system_requester, f"Linked: caused by incident {other}.", now
+                )

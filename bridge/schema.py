@@ -90,8 +90,12 @@ alerts = Table(
     Column("last_seen", TS, nullable=False),
     Column("starts_at", TS, nullable=True),
     Column("ends_at", TS, nullable=True),
+    # set when the alert reports a member of a redundancy group down: "service/group" and the member
+    Column("member_group", String(160), nullable=True),
+    Column("member", String(255), nullable=True),
     UniqueConstraint("customer", "source", "identity", name="uq_alerts_identity"),
     Index("ix_alerts_incident", "incident_id"),
+    Index("ix_alerts_member_group", "customer", "member_group"),
 )
 
 incidents = Table(
@@ -128,8 +132,38 @@ incidents = Table(
     Column("updated_at", TS, nullable=False),
     Column("resolved_at", TS, nullable=True),
     Column("closed_at", TS, nullable=True),
+    Column("trace", JSON, nullable=True),  # the classifier's steps, for `alertbridge explain`
+    Column("acknowledged_at", TS, nullable=True),  # an engineer reacted (Zabbix acknowledge, API)
+    Column("reaction_due", TS, nullable=True),
+    Column("resolution_due", TS, nullable=True),
+    Column("reaction_breached_at", TS, nullable=True),
+    Column("resolution_breached_at", TS, nullable=True),
     Index("ix_incidents_customer_state", "customer", "state"),
     Index("ix_incidents_key", "key"),
+)
+
+# Relations between incidents: a redundancy incident and the member faults that led to it.
+incident_links = Table(
+    "incident_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("linked_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("relation", String(32), nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("incident_id", "linked_id", "relation", name="uq_incident_links"),
+    Index("ix_incident_links_linked", "linked_id"),
+)
+
+# One row per redundancy group that has seen an alert: locked while its members are counted, so two
+# members failing at the same instant on two replicas still open the group's incident.
+redundancy_state = Table(
+    "redundancy_state",
+    metadata,
+    Column("customer", String(64), primary_key=True),
+    Column("member_group", String(160), primary_key=True),
+    Column("down", Integer, nullable=False, default=0),
+    Column("updated_at", TS, nullable=False),
 )
 
 # The built-in service desk.

@@ -19,6 +19,11 @@ class AlertOut(BaseModel):
     last_seen: datetime
 
 
+class LinkOut(BaseModel):
+    id: int = Field(description="the other incident")
+    relation: str = Field(description="caused_by: the other incident led to this one; causes: the reverse")
+
+
 class IncidentOut(BaseModel):
     id: int
     kind: Literal["incident", "fault"] = Field(description="incident = service-affecting; fault = silent")
@@ -46,7 +51,13 @@ class IncidentOut(BaseModel):
     binding: str = Field(description="how the alert was bound to its customer and service")
     key: str = Field(description="correlation key (always starts with the customer)")
     previous_id: int | None
+    acknowledged_at: datetime | None = None
+    reaction_due: datetime | None = Field(default=None, description="contract deadline for an engineer's reaction")
+    resolution_due: datetime | None = Field(default=None, description="contract deadline for resolution")
+    reaction_breached_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
     alerts: list[AlertOut] | None = None
+    links: list[LinkOut] | None = None
 
 
 class ArticleOut(BaseModel):
@@ -102,10 +113,14 @@ class Problem(BaseModel):
     field: str | None = None
 
 
-def incident_json(row: Any, alert_rows: list[Any] | None = None) -> dict[str, Any]:
+def incident_json(
+    row: Any, alert_rows: list[Any] | None = None, links: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     data = dict(row)
     if alert_rows is not None:
         data["alerts"] = [dict(a) for a in alert_rows]
+    if links is not None:
+        data["links"] = links
     return IncidentOut.model_validate(data).model_dump(mode="json", exclude_none=False)
 
 

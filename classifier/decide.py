@@ -46,6 +46,7 @@ class Classification:
     reason: str
     binding: str
     trace: tuple[str, ...] = field(default_factory=tuple)
+    member: MemberOf | None = None  # the alert reports one member of a redundant set down
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +62,28 @@ class Classification:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class MemberOf:
+    """The alert says one member of a service's redundancy group is down."""
+
+    service: str
+    group: str
+    member: str
+    size: int
+    tolerate: int
+
+    @property
+    def group_key(self) -> str:
+        return f"{self.service}/{self.group}"
+
+
+LEVELS: tuple[Level, ...] = ("low", "medium", "high")
+
+
+def _raise(level: Level, steps: int) -> Level:
+    return LEVELS[min(len(LEVELS) - 1, LEVELS.index(level) + steps)]
+
+
 class Classifier:
     """Pure: holds the inventory, the rules and the settings; `classify` does no I/O."""
 
@@ -73,6 +96,7 @@ class Classifier:
         self.customers = tuple(customers)
         self.settings = settings or ClassifierSettings()
         self.rules = tuple(self.settings.rules) + tuple(pack.rules)
+        self._member_down = {r.id for r in self.rules if r.member_down}
 
     def bind(self, alert: Alert, strict: bool = True) -> Binding:
         return bind(alert, self.customers, strict)
@@ -98,7 +122,31 @@ class Classifier:
             else:
                 kind, rule_id, reason, impact, urgency = self._fallback(alert, b)
                 trace.append("no rule matched")
+        member = None
+        if judged is None and self.rule_marks_member_down(rule_id) and b.service is not None:
+            member = self._member(alert, b)
+            if member is not None:
+                trace.append(
+                    f"{member.member} is a member of {member.group_key} ({member.size} members, tolerates "
+                    f"{member.tolerate}): one member down is a fault"
+                )
+                reason = (
+                    f"{member.member} is down ({rule_id}); it is one of {member.size} members of "
+                    f"{b.service.name} / {member.group}, which carries the service with up to "
+                    f"{member.tolerate} down"
+                )
+                kind, rule_id, impact = "fault", f"redundancy-member:{rule_id}", "low"
+        svc = b.service
+        if svc is not None and svc.impact and LEVELS.index(svc.impact) > LEVELS.index(impact):
+            trace.append(f"service {svc.id} is a key service: impact {impact} -> {svc.impact}")
+            impact = svc.impact
+        if svc is not None and svc.urgency_boost:
+            raised = _raise(urgency, svc.urgency_boost)
+            if raised != urgency:
+                trace.append(f"service {svc.id} raises urgency {urgency} -> {raised}")
+                urgency = raised
         priority = self.settings.matrix[impact][urgency]
+        trace.append(f"priority {priority} = impact {impact} x urgency {urgency}")
         return Classification(
             kind=kind,
             customer=cust.id if cust else None,
@@ -110,7 +158,20 @@ class Classifier:
             reason=reason,
             binding=b.how,
             trace=tuple(trace),
+            member=member,
         )
+
+    def _member(self, alert: Alert, b: Binding) -> MemberOf | None:
+        assert b.service is not None
+        text = alert.text()
+        for group in b.service.redundancy:
+            for m in group.members:
+                if m.matches(alert.host, alert.labels, text):
+                    return MemberOf(b.service.id, group.id, m.name, len(group.members), group.tolerate)
+        return None
+
+    def rule_marks_member_down(self, rule_id: str) -> bool:
+        return rule_id in self._member_down
 
     def _fallback(self, alert: Alert, b: Binding) -> tuple[Literal["incident", "fault"], str, str, Level, Level]:
         choice: DefaultKind = self.settings.default_kind

@@ -55,6 +55,7 @@ class Rule(BaseModel):
     impact: Level = "medium"
     urgency: Level = "medium"
     sources: list[str] | None = None
+    member_down: bool = False  # the alert says a thing is down: one member of a redundant set, if it is one
     when: dict[str, Patterns] = Field(min_length=1)
     unless: dict[str, Patterns] = Field(default_factory=dict)
 

@@ -245,7 +245,8 @@ def test_host_down_is_a_critical_incident() -> None:
     assert v.kind == "incident"
     assert (v.impact, v.urgency, v.priority) == ("high", "high", "critical")
     assert "matched 'is down'" in v.reason
-    assert v.trace[-1] == "rule endpoint-down matched 'is down'"
+    assert "rule endpoint-down matched 'is down'" in v.trace
+    assert v.trace[-1] == "priority critical = impact high x urgency high"
     assert v.trace[0].startswith("bound: customer named by the alert (acme)")
 
 
@@ -342,7 +343,7 @@ def test_by_severity(severity: str, kind: str, rule: str, priority: str) -> None
     v = classifier().classify(alert(severity=severity))
     assert (v.kind, v.rule, v.priority) == (kind, rule, priority)
     assert "by-severity" in v.reason
-    assert v.trace[-1] == "no rule matched"
+    assert "no rule matched" in v.trace
 
 
 def test_by_severity_uses_zabbix_numeric_severity_when_the_name_is_missing() -> None:
