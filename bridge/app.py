@@ -8,16 +8,19 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from aiohttp import web
-from sqlalchemy import func, select, text
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bridge import openapi
 from bridge.config import Settings, Token
 from bridge.db import Database
+from bridge.desk import BuiltinDesk
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline, Rejected
@@ -25,6 +28,7 @@ from bridge.schema import alerts, articles, incident_links, incidents, outbox, t
 from bridge.views import incident_json, ticket_json
 from connectors import alertmanager, findings, zabbix
 from connectors.alert import Alert, PayloadError, strip_nul
+from connectors.validation import parse_model
 
 log = logging.getLogger("alertbridge.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -304,6 +308,47 @@ async def get_incident(request: web.Request) -> web.StreamResponse:
     return web.json_response(incident_json(row, list(al), sorted(links, key=lambda x: x["id"])))
 
 
+class Acknowledgement(BaseModel):
+    """An engineer takes the incident: the reaction deadline is met."""
+
+    model_config = ConfigDict(extra="forbid")
+    engineer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    note: Annotated[str, StringConstraints(max_length=65536)] = ""
+
+
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    auth = authenticate(request, "work")
+    if isinstance(auth, web.Response):
+        return auth
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
+    try:
+        ack = parse_model(Acknowledgement, await read_json(request))
+    except _Bad as exc:
+        return problem(exc.status, exc.error, exc.message)
+    except PayloadError as exc:
+        return web.json_response(exc.to_dict(), status=422)
+    now = datetime.now(UTC)
+    settings, db = request.app[SETTINGS], request.app[DB]
+    async with db.transaction() as conn:
+        row = (
+            (await conn.execute(select(incidents).where(incidents.c.id == int(raw)).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if row is None or (auth.customer and row["customer"] != auth.customer):
+            return problem(404, "not_found", f"no incident {raw}")
+        if row["acknowledged_at"] is None:
+            await conn.execute(
+                update(incidents).where(incidents.c.id == row["id"]).values(acknowledged_at=now, updated_at=now)
+            )
+        text = f"Taken by {ack.engineer}." + (f"\n{ack.note}" if ack.note else "")
+        await BuiltinDesk(settings.desk).add_article(conn, row["id"], ack.engineer, text, now)
+        row = (await conn.execute(select(incidents).where(incidents.c.id == row["id"]))).mappings().one()
+    return web.json_response(incident_json(row))
+
+
 async def get_ticket(request: web.Request) -> web.StreamResponse:
     auth = _reader(request)
     if isinstance(auth, web.Response):
@@ -395,6 +440,7 @@ def build_app(
     r.add_post("/api/v1/findings", ingest_handler("findings"))
     r.add_get("/api/v1/incidents", list_incidents)
     r.add_get("/api/v1/incidents/{id}", get_incident)
+    r.add_post("/api/v1/incidents/{id}/acknowledge", acknowledge)
     r.add_get("/api/v1/tickets/{number}", get_ticket)
     r.add_get("/api/v1/outbox", get_outbox)
     r.add_get("/api/v1/openapi.json", openapi_view)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from classifier import ClassifierSettings, Customer
 from classifier.durations import parse_duration
 
-Scope = Literal["alertmanager", "zabbix", "findings", "read", "admin"]
+Scope = Literal["alertmanager", "zabbix", "findings", "work", "read", "admin"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -71,8 +71,9 @@ class DeskSettings(Strict):
 
 class LifecycleSettings(Strict):
     reopen_window: Duration = 3600.0  # a relapse within it reopens the same incident
+    sla_check_interval: Duration = 30.0  # how often deadlines are checked for breaches
 
-    @field_validator("reopen_window", mode="before")
+    @field_validator("reopen_window", "sla_check_interval", mode="before")
     @classmethod
     def _dur(cls, v: Any) -> float:
         return parse_duration(v)

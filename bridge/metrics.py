@@ -37,6 +37,12 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.sla_breaches = Counter(
+            "alertbridge_sla_breaches",
+            "Contract deadlines that passed, by customer and kind",
+            ["customer", "kind"],
+            registry=r,
+        )
         self.up = Gauge("alertbridge_up", "1 while the service runs", registry=r)
         self.up.set(1)
         self._outbox_probe: Callable[[], Awaitable[dict[str, Any]]] | None = None
@@ -76,4 +82,8 @@ class _OutboxCollector:
         yield g
         g = GaugeMetricFamily("alertbridge_outbox_failed", "Outbox rows that were given up")
         g.add_metric([], float(d.get("failed", 0)))
+        yield g
+        g = GaugeMetricFamily("alertbridge_sla_breached_open", "Open incidents past a deadline", labels=["kind"])
+        for kind in ("reaction", "resolution"):
+            g.add_metric([kind], float(d.get(f"{kind}_breached_open", 0)))
         yield g

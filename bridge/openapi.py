@@ -80,7 +80,11 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
 
 @cache
 def document() -> dict[str, Any]:
-    schemas = _collect([AMWebhook, ZabbixWebhook, Finding, Accepted, IncidentOut, IncidentPage, TicketOut, Problem])
+    from bridge.app import Acknowledgement
+
+    schemas = _collect(
+        [AMWebhook, ZabbixWebhook, Finding, Acknowledgement, Accepted, IncidentOut, IncidentPage, TicketOut, Problem]
+    )
     health = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
     return {
         "openapi": "3.1.0",
@@ -113,6 +117,24 @@ def document() -> dict[str, Any]:
                 [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}],
                 ("400", "401", "403", "404"),
             ),
+            "/api/v1/incidents/{id}/acknowledge": {
+                "post": {
+                    "summary": "An engineer takes the incident (meets the reaction deadline)",
+                    "security": [{"bearer": []}],
+                    "x-scope": "work",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Acknowledgement")}},
+                    },
+                    "responses": {
+                        "200": _json("IncidentOut", "Acknowledged"),
+                        **_errors("400", "401", "403", "404", "413", "415", "422", "503"),
+                    },
+                }
+            },
             "/api/v1/tickets/{number}": _get(
                 "A ticket of the built-in desk with its articles",
                 "TicketOut",

@@ -256,8 +256,21 @@ async def depth(db: Database) -> dict[str, Any]:
             await conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.state == "pending"))
         ).one()
         failed = (await conn.execute(select(func.count()).where(outbox.c.state == "failed"))).scalar_one()
+        breached = (
+            await conn.execute(
+                select(
+                    func.count(incidents.c.reaction_breached_at), func.count(incidents.c.resolution_breached_at)
+                ).where(incidents.c.state == "open")
+            )
+        ).one()
     oldest = row[1]
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-    return {"pending": row[0], "failed": failed, "oldest_pending_age_seconds": round(age, 3)}
+    return {
+        "pending": row[0],
+        "failed": failed,
+        "oldest_pending_age_seconds": round(age, 3),
+        "reaction_breached_open": breached[0],
+        "resolution_breached_open": breached[1],
+    }

@@ -450,6 +450,8 @@ class Pipeline:
             await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
         elif action is Action.NOTE and a.update is not None:
             u = a.update
+            if "acknowledg" in u.action.lower():  # an engineer reacted in Zabbix: the reaction deadline is met
+                values["acknowledged_at"] = func.coalesce(incidents.c.acknowledged_at, now)
             await self.desk.add_article(
                 conn,
                 inc["id"],

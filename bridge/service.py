@@ -17,6 +17,7 @@ from bridge.mailer import Mailer
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline
+from bridge.timers import SlaWatch
 from classifier import Classifier, load_pack
 
 log = logging.getLogger("alertbridge")
@@ -28,6 +29,7 @@ class Service:
     db: Database
     pipeline: Pipeline
     dispatcher: Dispatcher
+    sla: SlaWatch
     metrics: Metrics
     app: web.Application
 
@@ -39,9 +41,10 @@ def assemble(settings: Settings) -> Service:
     classifier = Classifier(settings.customers, load_pack(), settings.classifier)
     pipeline = Pipeline(db, settings, classifier, desk)
     dispatcher = Dispatcher(db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester)
+    sla = SlaWatch(db, desk, metrics, settings.system_requester, settings.lifecycle.sla_check_interval)
     metrics.set_outbox_probe(lambda: depth(db))
     app = build_app(settings, db, pipeline, metrics, dispatcher)
-    return Service(settings, db, pipeline, dispatcher, metrics, app)
+    return Service(settings, db, pipeline, dispatcher, sla, metrics, app)
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -59,6 +62,7 @@ async def serve(settings: Settings, listen: str) -> None:
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
     svc.dispatcher.start()
+    svc.sla.start()
     if not svc.dispatcher.mailer.configured:
         log.warning("no SMTP server configured (ALERTBRIDGE_SMTP_URL): curator notices stay queued in the outbox")
     log.info("alertbridge listening on http://%s:%d (database %s)", host, port, svc.db.dialect)
@@ -70,5 +74,6 @@ async def serve(settings: Settings, listen: str) -> None:
     log.info("stopping: finishing requests and deliveries in hand")
     await site.stop()
     await svc.dispatcher.stop()
+    await svc.sla.stop()
     await runner.cleanup()
     await svc.db.dispose()
