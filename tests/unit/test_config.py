@@ -63,7 +63,7 @@ def test_example_config_loads() -> None:
     assert [(t.name, t.scopes) for t in s.tokens] == [
         ("alertmanager", ["alertmanager"]),
         ("zabbix", ["zabbix"]),
-        ("engineers", ["findings", "read"]),
+        ("engineers", ["findings", "work", "read"]),
     ]
     assert s.tokens[0].token == "am-secret"
 
