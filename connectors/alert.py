@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[_\-]+")
+
+
+def words(name: str) -> str:
+    """An alert name split into words: 'KubePodCrashLooping' -> 'Kube Pod Crash Looping'."""
+    if not name or " " in name:
+        return ""
+    split = " ".join(w for w in _CAMEL.split(name) if w)
+    return split if split != name else ""
 
 
 def bounded(value: str, limit: int = 128) -> str:
@@ -93,14 +104,16 @@ class Alert:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def headline(self) -> str:
-        """What the alert is about: name, summary, item and expression, without the long description."""
-        parts = [self.name, self.title, self.item_name, self.item_key, self.opdata, self.expression]
+        """What the alert is about: name (also split into words), summary, item and expression, without the
+        long description."""
+        parts = [self.name, words(self.name), self.title, self.item_name, self.item_key, self.opdata, self.expression]
         return "\n".join(p for p in parts if p)
 
     def text(self) -> str:
         """Everything a person would read about this alert, for rules that match on meaning."""
         parts = [
             self.name,
+            words(self.name),
             self.title,
             self.description,
             self.item_name,

@@ -52,7 +52,7 @@ def disk_failed(disk: str, status: str = "firing", starts: str = "2026-11-23T10:
                 status,
                 starts,
                 "2026-11-23T11:00:00Z",
-                expr="smartmon_device_smart_healthy == 0",
+                expr='megaraid_pd_state{state="failed"} == 1',
             )
         ]
     )

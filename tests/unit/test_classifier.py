@@ -64,7 +64,7 @@ def test_default_pack_loads_and_compiles() -> None:
 
 def test_default_pack_has_both_kinds_and_the_documented_rules() -> None:
     ids = {r.id for r in PACK.rules}
-    assert {"redundancy-lost", "raid-degraded", "capacity-trend", "endpoint-down", "errors-now"} <= ids
+    assert {"redundancy-lost", "raid-degraded", "capacity", "endpoint-down", "errors-now"} <= ids
     kinds = {r.kind for r in PACK.rules}
     assert kinds == {"incident", "fault"}
 
@@ -206,8 +206,8 @@ def test_alert_text_and_headline() -> None:
         expression="EX",
         annotations={"runbook_url": "RB"},
     )
-    assert a.headline() == "CustomCheck\nT\nIN\nIK\nOP\nEX"
-    assert a.text() == "CustomCheck\nT\nD\nIN\nIK\nOP\nEX\nRB"
+    assert a.headline() == "CustomCheck\nCustom Check\nT\nIN\nIK\nOP\nEX"
+    assert a.text() == "CustomCheck\nCustom Check\nT\nD\nIN\nIK\nOP\nEX\nRB"
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
@@ -218,11 +218,11 @@ AM_VERDICTS = {
     "raid_degraded.json": ("fault", "raid-degraded", "acme", "fileserver"),
     "raid_resolved.json": ("fault", "raid-degraded", "acme", "fileserver"),
     "repeat_firing.json": ("fault", "raid-degraded", "acme", "fileserver"),
-    "grouped_firing.json": ("fault", "capacity-trend", "globex", "nas"),
-    "grouped_resolved.json": ("fault", "capacity-trend", "globex", "nas"),
-    "mixed_group.json": ("fault", "capacity-trend", "globex", "nas"),
-    "from_prometheus_firing.json": ("fault", "monitoring-itself", "acme", None),
-    "from_prometheus_resolved.json": ("fault", "monitoring-itself", "acme", None),
+    "grouped_firing.json": ("fault", "capacity", "globex", "nas"),
+    "grouped_resolved.json": ("fault", "capacity", "globex", "nas"),
+    "mixed_group.json": ("fault", "capacity", "globex", "nas"),
+    "from_prometheus_firing.json": ("fault", "default-not-severe", "acme", None),
+    "from_prometheus_resolved.json": ("fault", "default-not-severe", "acme", None),
     "truncated_max_alerts.json": ("fault", "default-not-severe", None, None),
 }
 
@@ -244,8 +244,8 @@ def test_host_down_is_a_critical_incident() -> None:
     v = Classifier(customers(), PACK).classify(a)
     assert v.kind == "incident"
     assert (v.impact, v.urgency, v.priority) == ("high", "high", "critical")
-    assert "matched 'is down'" in v.reason
-    assert "rule endpoint-down matched 'is down'" in v.trace
+    assert "matched 'Host Down'" in v.reason
+    assert "rule endpoint-down matched 'Host Down'" in v.trace
     assert v.trace[-1] == "priority critical = impact high x urgency high"
     assert v.trace[0].startswith("bound: customer named by the alert (acme)")
 
@@ -437,7 +437,7 @@ def test_site_rules_are_tried_before_the_pack() -> None:
     assert (v.kind, v.rule, v.priority) == ("incident", "acme-raid-is-incident", "high")
     assert c.rules[0] is site and len(c.rules) == len(PACK.rules) + 1
     [b] = alertmanager.parse(am_fixture("grouped_firing.json"))[:1]
-    assert c.classify(b).rule == "capacity-trend"  # globex: the site rule does not match
+    assert c.classify(b).rule == "capacity"  # globex: the site rule does not match
 
 
 def test_default_matrix() -> None:
