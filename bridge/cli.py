@@ -93,6 +93,75 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from bridge.db import Database
+    from bridge.inspect import explain
+
+    settings = _settings(args.config, quiet=True)
+
+    async def run() -> dict[str, object] | None:
+        db = Database(settings.database_url)
+        try:
+            return await explain(db, args.incident)
+        finally:
+            await db.dispose()
+
+    out = asyncio.run(run())
+    if out is None:
+        print(f"alertbridge: no incident {args.incident}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    for key in ("incident", "title", "kind", "customer", "service", "rule", "reason", "binding", "priority"):
+        print(f"{key + ':':10} {out[key]}")
+    print("trace:")
+    for step in out["trace"]:  # type: ignore[attr-defined]
+        print(f"  - {step}")
+    for key in ("deadlines", "alerts", "links"):
+        print(f"{key}: {json.dumps(out[key], ensure_ascii=False)}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from bridge.db import Database
+    from bridge.inspect import replay
+    from classifier import Classifier, load_pack
+
+    settings = _settings(args.config, quiet=True)
+    try:
+        since = datetime.fromisoformat(args.since)
+    except ValueError:
+        print(
+            f"alertbridge: --since must be a date or time (2026-11-20, 2026-11-20T08:00), not {args.since!r}",
+            file=sys.stderr,
+        )
+        return 2
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    classifier = Classifier(
+        settings.customers, load_pack(args.rules) if args.rules else load_pack(), settings.classifier
+    )
+
+    async def run() -> list[dict[str, object]]:
+        db = Database(settings.database_url)
+        try:
+            return await replay(db, settings, classifier, since)
+        finally:
+            await db.dispose()
+
+    changes = asyncio.run(run())
+    for c in changes:
+        print(json.dumps(c, ensure_ascii=False))
+    print(f"alertbridge: {len(changes)} stored incident(s) would be classified differently", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alertbridge", description="Monitoring alerts in, service-desk incidents out.")
     p.add_argument(
@@ -120,6 +189,18 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("file", help="file with the body, or - for standard input")
     k.set_defaults(func=cmd_classify)
 
+    e = sub.add_parser("explain", help="why a stored incident was classified as it was")
+    e.add_argument("incident", type=int)
+    e.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_explain)
+
+    r = sub.add_parser("replay", help="re-classify stored alerts with another rule pack; prints what would change")
+    r.add_argument("--since", required=True, help="date or time (UTC unless given), e.g. 2026-11-20")
+    r.add_argument("--rules", help="a rule pack file (default: the shipped pack)")
+    r.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))
+    r.set_defaults(func=cmd_replay)
+
     c = sub.add_parser("check-config", help="validate a configuration file")
     c.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))
     c.set_defaults(func=cmd_check_config)
@@ -139,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except OSError as exc:
         print(f"alertbridge: {exc}", file=sys.stderr)
         return 1

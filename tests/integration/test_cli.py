@@ -116,3 +116,69 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "stopping" in out
+
+
+async def test_classify_explain_and_replay(tmp_path: Path, service_factory: object) -> None:
+    import json as _json
+
+    from bridge.db import migrate
+    from tests.conftest import fixture_json, load_settings
+    from tests.integration import bodies
+    from tests.integration.api import Api
+
+    url = f"sqlite:///{tmp_path}/ab.db"
+    migrate(url)
+    api = Api(await service_factory(load_settings(url)))  # type: ignore[operator]
+    await api.am(bodies.website())
+    await api.zbx(fixture_json("zabbix/problem.json"))
+    env = {"ALERTBRIDGE_DATABASE_URL": url}
+
+    r = run("explain", "1", "--config", "config/example.yaml", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "rule:      endpoint-down" in r.stdout and "priority critical = impact high x urgency high" in r.stdout
+    r = run("explain", "1", "--json", "--config", "config/example.yaml", env=env)
+    assert _json.loads(r.stdout)["kind"] == "incident"
+    assert run("explain", "99", "--config", "config/example.yaml", env=env).returncode == 1
+
+    pack = tmp_path / "strict.yaml"
+    pack.write_text(
+        "name: strict\nrules:\n  - id: probes-are-faults\n    kind: fault\n    reason: test\n"
+        "    when: {name: ['Blackbox']}\n"
+    )
+    r = run("replay", "--since", "2000-01-01", "--rules", str(pack), "--config", "config/example.yaml", env=env)
+    assert r.returncode == 0, r.stderr
+    changes = {c["alert"].split()[0]: c for c in (_json.loads(line) for line in r.stdout.splitlines())}
+    assert changes["alertmanager"]["stored"]["kind"] == "incident"
+    assert changes["alertmanager"]["would_be"] == {
+        **changes["alertmanager"]["would_be"],
+        "kind": "fault",
+        "rule": "probes-are-faults",
+    }
+    assert changes["zabbix"]["stored"]["rule"] == "raid-degraded"  # the strict pack knows no RAID rule
+    assert "2 stored incident(s)" in r.stderr
+    r = run("replay", "--since", "2000-01-01", "--config", "config/example.yaml", env=env)
+    assert r.stdout == "" and "0 stored" in r.stderr
+    assert run("replay", "--since", "yesterday", "--config", "config/example.yaml", env=env).returncode == 2
+    counts = await api.counts()
+    assert counts["incidents"] == 2  # nothing changed
+
+
+def test_classify_command_reads_bodies_and_jsonl(tmp_path: Path) -> None:
+    import json as _json
+
+    r = run("classify", "--source", "zabbix", "tests/fixtures/zabbix/problem.json")
+    out = _json.loads(r.stdout)
+    assert r.returncode == 0 and out["kind"] == "fault" and out["customer"] is None and out["rule"]
+    r = run("classify", "--config", "config/example.yaml", "--source", "zabbix", "tests/fixtures/zabbix/problem.json")
+    out = _json.loads(r.stdout)
+    assert (out["customer"], out["service"]) == ("acme", "fileserver")
+    lines = [
+        (ROOT / f"tests/fixtures/alertmanager/raw/{n}.json").read_text().strip() for n in ("firing", "grouped_firing")
+    ]
+    p = tmp_path / "bodies.jsonl"
+    p.write_text("\n".join([*lines, "{broken"]) + "\n")
+    r = run("classify", "--source", "alertmanager", "--jsonl", str(p))
+    rows = [_json.loads(x) for x in r.stdout.splitlines()]
+    assert [x.get("kind") for x in rows] == ["incident", "fault", "fault", "fault", None]
+    assert rows[-1]["error"] == "invalid_payload" and r.returncode == 1
+    assert run("classify", "--source", "nagios", str(p)).returncode == 2
