@@ -83,7 +83,6 @@ CASES = [
             severity="Average",
             host="srv-1c",
         ),
-        xfail="a stopped Windows Update service reads as a service that is not running: endpoint-down",
     ),
     case(
         "am-postgres-down",
@@ -439,7 +438,7 @@ CASES = [
     case(
         "zbx-ups-on-battery",
         "incident",
-        "power-shutdown",
+        "ups-power-lost",
         lambda: zbx_alert(
             "APC UPS: Unit is on battery",
             item_key="upsBasicOutputStatus",
@@ -451,7 +450,7 @@ CASES = [
     case(
         "am-ups-battery-low",
         "incident",
-        "power-shutdown",
+        "ups-power-lost",
         lambda: am_alert(
             "UpsBatteryLow",
             "UPS ups-01 battery low, shutdown imminent",
@@ -463,7 +462,7 @@ CASES = [
     case(
         "ru-zbx-ups-on-battery",
         "incident",
-        "power-shutdown",
+        "ups-power-lost",
         lambda: zbx_alert(
             "ИБП ups-01 перешёл на питание от батарей",
             item_key="ups.status",

@@ -1,0 +1,40 @@
+"""The classifier on the labelled corpus of real alert definitions (bench/classification/corpus):
+every row parses with the real connectors, and the scores stay at or above where they stand."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "bench" / "classification" / "corpus"
+_spec = importlib.util.spec_from_file_location("score", ROOT / "bench" / "classification" / "score.py")
+assert _spec and _spec.loader
+score = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(score)
+
+
+def test_corpus_rows_are_well_formed() -> None:
+    ids = set()
+    for path in CORPUS.glob("*.jsonl"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            row = json.loads(line)
+            assert row["label"] in ("incident", "fault"), (path.name, n)
+            assert row["source"] in ("alertmanager", "zabbix") and row["origin"] and row["why"]
+            assert row["split"] in ("dev", "holdout")
+            assert row["id"] not in ids
+            ids.add(row["id"])
+            assert len(score.PARSERS[row["source"]](row["body"])) == 1
+    assert len(ids) > 900
+
+
+@pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
+def test_scores_hold(source: str) -> None:
+    s = score.score("all")[source]
+    assert s.total > 400
+    assert s.accuracy >= 0.97, s.errors
+    assert s.recall >= 0.95, [e for e in s.errors if e["want"] == "incident"]
+    assert s.leak <= 0.02, [e for e in s.errors if e["want"] == "fault"]
