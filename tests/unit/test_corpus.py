@@ -12,7 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "bench" / "classification" / "corpus"
-_spec = importlib.util.spec_from_file_location("alertbridge_corpus_score", ROOT / "bench" / "classification" / "score.py")
+_spec = importlib.util.spec_from_file_location(
+    "alertbridge_corpus_score", ROOT / "bench" / "classification" / "score.py"
+)
 assert _spec and _spec.loader
 score = importlib.util.module_from_spec(_spec)
 sys.modules["alertbridge_corpus_score"] = score  # dataclasses look their module up while the file runs
