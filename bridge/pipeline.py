@@ -24,6 +24,7 @@ from classifier import Classification, Classifier, Customer, Service, UnknownCus
 from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
 from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
+from dedupe.redundancy import GroupAction, group_transition
 
 log = logging.getLogger("alertbridge.pipeline")
 
@@ -573,16 +574,17 @@ class Pipeline:
             .where(redundancy_state.c.customer == cust, redundancy_state.c.member_group == m.group_key)
             .values(down=len(down), updated_at=now)
         )
-        exhausted = len(down) > m.tolerate
         key = f"{cust}/redundancy/{m.group_key}"
         inc = await self._active_incident(conn, key)
         group_open = inc is not None and inc["state"] == "open"
-        if exhausted and group_open:
+        action = group_transition(len(down), m.tolerate, group_open)
+        if action is GroupAction.LINK:
             assert inc is not None
             await self._link(conn, inc["id"], {r.incident_id for r in firing}, now)
             return None
-        if exhausted == group_open:
+        if action is GroupAction.HOLD:
             return None
+        exhausted = action is GroupAction.OPEN
         svc = p.service
         members = ", ".join(down) or "none"
         title = (

@@ -96,7 +96,8 @@ class Classifier:
         self.customers = tuple(customers)
         self.settings = settings or ClassifierSettings()
         self.rules = tuple(self.settings.rules) + tuple(pack.rules)
-        self._member_down = {r.id for r in self.rules if r.member_down}
+        own = [r for c in self.customers for r in (*c.rules, *(r for s in c.services for r in s.rules))]
+        self._member_down = {r.id for r in (*self.rules, *own) if r.member_down}
 
     def bind(self, alert: Alert, strict: bool = True) -> Binding:
         return bind(alert, self.customers, strict)
@@ -113,7 +114,13 @@ class Classifier:
             impact: Level = "medium" if judged else "low"
             urgency: Level = "high" if judged else "medium"
         else:
-            verdict = first_match(self.rules, alert)
+            own = (b.service.rules if b.service else []) + (b.customer.rules if b.customer else [])
+            verdict = first_match((*own, *self.rules) if own else self.rules, alert)
+            if verdict is not None and verdict.rule in own:
+                trace.append(
+                    f"{'service' if verdict.rule in (b.service.rules if b.service else []) else 'customer'} "
+                    f"rule {verdict.rule.id} overrides the pack"
+                )
             if verdict is not None:
                 r = verdict.rule
                 kind, rule_id, impact, urgency = r.kind, r.id, r.impact, r.urgency

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from classifier.rules import Rule
+
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Kind = Literal["incident", "fault"]
 
@@ -100,6 +102,7 @@ class Service(Strict):
     redundancy: list[Redundancy] = Field(default_factory=list)
     impact: Level | None = None  # a key service: every alert on it has at least this impact
     urgency_boost: int = Field(default=0, ge=0, le=2)  # raise the urgency of everything on it by steps
+    rules: list[Rule] = Field(default_factory=list)  # tried first for alerts bound to this service
 
     @model_validator(mode="after")
     def _unique_groups(self) -> Service:
@@ -160,6 +163,7 @@ class Customer(Strict):
     services: list[Service] = Field(default_factory=list)
     default_kind: Kind | None = None
     contract: Contract = Field(default_factory=Contract)
+    rules: list[Rule] = Field(default_factory=list)  # tried before the site's and the pack's rules
 
     @model_validator(mode="after")
     def _unique(self) -> Customer:
