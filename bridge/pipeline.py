@@ -395,6 +395,18 @@ class Pipeline:
         await self.desk.add_article(
             conn, new_id, str(engineer) if engineer else self.settings.system_requester, "\n".join(lines), now
         )
+        if v.rule == "redundancy-lost" and a.host:
+            # the alert itself says the last member failed: link the member faults open on the same host
+            faults = await conn.execute(
+                select(incidents.c.id).where(
+                    incidents.c.customer == p.customer.id,
+                    incidents.c.host == a.host[:255],
+                    incidents.c.kind == "fault",
+                    incidents.c.state == "open",
+                    incidents.c.id != new_id,
+                )
+            )
+            await self._link(conn, new_id, set(faults.scalars().all()), now)
         return inc
 
     async def _close(self, conn: AsyncConnection, inc: dict[str, Any], now: datetime, why: str) -> None:

@@ -150,3 +150,25 @@ async def test_member_alert_that_is_not_a_failure_does_not_count(api: Api) -> No
     await api.am(bodies.body([bodies.alert(labels, {"summary": "CPU usage on web01.acme is above 90%"})]))
     await api.am(node_down("web02.acme"))
     assert await api.incidents(customer="acme", kind="incident") == []
+
+
+async def test_array_failed_after_degraded_is_an_incident_linked_to_the_fault(api: Api, mailbox: Any) -> None:
+    from tests.conftest import fixture_json
+
+    await api.zbx(fixture_json("zabbix/problem.json"))  # RAID degraded on acme-db01: a fault
+    failed = fixture_json("zabbix/problem.json")
+    failed.update(
+        event_id="40",
+        trigger_id="23140",
+        event_name="RAID array failed on Acme DB 01",
+        trigger_name="RAID array failed on Acme DB 01",
+        trigger_description="Both disks of md0 failed.",
+    )
+    status, body = await api.zbx(failed)
+    assert body["alerts"][0]["kind"] == "incident"
+    [inc] = await api.incidents(customer="acme", kind="incident")
+    [fault] = await api.incidents(customer="acme", kind="fault")
+    assert inc["rule"] == "redundancy-lost"
+    assert (await api.incident(inc["id"]))["links"] == [{"id": fault["id"], "relation": "caused_by"}]
+    await api.deliver()
+    assert len(mailbox.to(ACME)) == 1
