@@ -143,15 +143,17 @@ class Classifier:
                     f"{member.tolerate} down"
                 )
                 kind, rule_id, impact = "fault", f"redundancy-member:{rule_id}", "low"
-        svc = b.service
-        if svc is not None and svc.impact and LEVELS.index(svc.impact) > LEVELS.index(impact):
-            trace.append(f"service {svc.id} is a key service: impact {impact} -> {svc.impact}")
-            impact = svc.impact
-        if svc is not None and svc.urgency_boost:
-            raised = _raise(urgency, svc.urgency_boost)
-            if raised != urgency:
-                trace.append(f"service {svc.id} raises urgency {urgency} -> {raised}")
-                urgency = raised
+        for what, owner in (("customer", cust), ("service", b.service)):
+            if owner is None:
+                continue
+            if owner.impact and LEVELS.index(owner.impact) > LEVELS.index(impact):
+                trace.append(f"{what} {owner.id} sets impact at least {owner.impact}: {impact} -> {owner.impact}")
+                impact = owner.impact
+            if owner.urgency_boost:
+                raised = _raise(urgency, owner.urgency_boost)
+                if raised != urgency:
+                    trace.append(f"{what} {owner.id} raises urgency {urgency} -> {raised}")
+                    urgency = raised
         priority = self.settings.matrix[impact][urgency]
         trace.append(f"priority {priority} = impact {impact} x urgency {urgency}")
         return Classification(

@@ -164,6 +164,8 @@ class Customer(Strict):
     default_kind: Kind | None = None
     contract: Contract = Field(default_factory=Contract)
     rules: list[Rule] = Field(default_factory=list)  # tried before the site's and the pack's rules
+    impact: Level | None = None  # every alert of this customer has at least this impact
+    urgency_boost: int = Field(default=0, ge=0, le=2)  # raise the urgency of all its alerts by steps
 
     @model_validator(mode="after")
     def _unique(self) -> Customer:

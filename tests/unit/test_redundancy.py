@@ -100,3 +100,14 @@ def test_customer_and_service_rules_override_the_pack() -> None:
     assert (v.kind, v.rule) == ("fault", "acme-test-site") and any("overrides" in t for t in v.trace)
     v = c.classify(alert("High CPU", "CPU usage is high on db1", "db1"))
     assert (v.kind, v.rule) == ("incident", "acme-files-any")
+
+
+def test_customer_and_service_priority_overrides() -> None:
+    vip = Customer(id="vip", name="VIP", urgency_boost=1, services=[
+        Service(id="erp", name="ERP", match={"hosts": ["erp1"]}, impact="high")])
+    c = Classifier([vip], PACK)
+    a = Alert(source="zabbix", identity="1", group="g", status=AlertStatus.FIRING, name="High CPU",
+              title="High CPU utilization on erp1", host="erp1", labels={"customer": "vip"})
+    v = c.classify(a)
+    assert v.kind == "fault" and (v.impact, v.urgency, v.priority) == ("high", "medium", "high")
+    assert any("customer vip raises urgency" in t for t in v.trace) and any("service erp" in t for t in v.trace)
