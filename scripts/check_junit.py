@@ -21,7 +21,13 @@ def main() -> int:
         return 1
     status = 0
     for marker in args.require_marker:
-        tagged = [c for c in cases if f"[{marker}" in c.get("name", "") or f"-{marker}" in c.get("name", "")]
+        tagged = [
+            c
+            for c in cases
+            if f"[{marker}" in c.get("name", "")
+            or f"-{marker}" in c.get("name", "")
+            or c.get("name", "").endswith(f"_{marker}")
+        ]
         skipped = [c for c in tagged if c.find("skipped") is not None]
         if not tagged:
             print(f"no {marker} test found", file=sys.stderr)

@@ -129,15 +129,9 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
             pass
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, migrated database: an SQLite file, or a PostgreSQL database copied from a template."""
-    if request.param == "sqlite":
-        from bridge.db import migrate
-
-        url = f"sqlite:///{tmp_path}/alertbridge.db"
-        migrate(url)
-        return url
+def new_pg_database() -> str:
+    """A fresh migrated PostgreSQL database (dropped at the end of the run); skips, or fails when
+    ALERTBRIDGE_REQUIRE_POSTGRES=1, if the server is not there."""
     why = pg_available()
     if why:
         if REQUIRE_PG:
@@ -148,6 +142,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template()}"')
     _pg_state.setdefault("dbs", []).append(name)
     return _pg_url(name)
+
+
+@pytest.fixture
+def pg_database_url() -> str:
+    return new_pg_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database: an SQLite file, or a PostgreSQL database copied from a template."""
+    if request.param == "sqlite":
+        from bridge.db import migrate
+
+        url = f"sqlite:///{tmp_path}/alertbridge.db"
+        migrate(url)
+        return url
+    return new_pg_database()
 
 
 def load_settings(

@@ -103,11 +103,23 @@ def test_customer_and_service_rules_override_the_pack() -> None:
 
 
 def test_customer_and_service_priority_overrides() -> None:
-    vip = Customer(id="vip", name="VIP", urgency_boost=1, services=[
-        Service(id="erp", name="ERP", match={"hosts": ["erp1"]}, impact="high")])
+    vip = Customer(
+        id="vip",
+        name="VIP",
+        urgency_boost=1,
+        services=[Service(id="erp", name="ERP", match={"hosts": ["erp1"]}, impact="high")],
+    )
     c = Classifier([vip], PACK)
-    a = Alert(source="zabbix", identity="1", group="g", status=AlertStatus.FIRING, name="High CPU",
-              title="High CPU utilization on erp1", host="erp1", labels={"customer": "vip"})
+    a = Alert(
+        source="zabbix",
+        identity="1",
+        group="g",
+        status=AlertStatus.FIRING,
+        name="High CPU",
+        title="High CPU utilization on erp1",
+        host="erp1",
+        labels={"customer": "vip"},
+    )
     v = c.classify(a)
     assert v.kind == "fault" and (v.impact, v.urgency, v.priority) == ("high", "medium", "high")
     assert any("customer vip raises urgency" in t for t in v.trace) and any("service erp" in t for t in v.trace)
