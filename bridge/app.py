@@ -349,6 +349,51 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     return web.json_response(incident_json(row))
 
 
+async def close(request: web.Request) -> web.StreamResponse:
+    """A person closes the incident and its ticket; the same problem firing later opens a new, linked one."""
+    auth = authenticate(request, "work")
+    if isinstance(auth, web.Response):
+        return auth
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
+    try:
+        who = parse_model(Acknowledgement, await read_json(request))
+    except _Bad as exc:
+        return problem(exc.status, exc.error, exc.message)
+    except PayloadError as exc:
+        return web.json_response(exc.to_dict(), status=422)
+    now = datetime.now(UTC)
+    settings, db = request.app[SETTINGS], request.app[DB]
+    desk = BuiltinDesk(settings.desk)
+    async with db.transaction() as conn:
+        row = (
+            (await conn.execute(select(incidents).where(incidents.c.id == int(raw)).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if row is None or (auth.customer and row["customer"] != auth.customer):
+            return problem(404, "not_found", f"no incident {raw}")
+        if row["state"] == "closed":
+            return problem(409, "already_closed", f"incident {raw} is already closed")
+        await conn.execute(
+            update(incidents)
+            .where(incidents.c.id == row["id"])
+            .values(
+                state="closed",
+                active_key=None,
+                closed_at=now,
+                updated_at=now,
+                acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
+            )
+        )
+        await desk.set_state(conn, row["id"], "closed", now)
+        text = f"Closed by {who.engineer}." + (f"\n{who.note}" if who.note else "")
+        await desk.add_article(conn, row["id"], who.engineer, text, now)
+        row = (await conn.execute(select(incidents).where(incidents.c.id == row["id"]))).mappings().one()
+    return web.json_response(incident_json(row))
+
+
 async def get_ticket(request: web.Request) -> web.StreamResponse:
     auth = _reader(request)
     if isinstance(auth, web.Response):
@@ -441,6 +486,7 @@ def build_app(
     r.add_get("/api/v1/incidents", list_incidents)
     r.add_get("/api/v1/incidents/{id}", get_incident)
     r.add_post("/api/v1/incidents/{id}/acknowledge", acknowledge)
+    r.add_post("/api/v1/incidents/{id}/close", close)
     r.add_get("/api/v1/tickets/{number}", get_ticket)
     r.add_get("/api/v1/outbox", get_outbox)
     r.add_get("/api/v1/openapi.json", openapi_view)

@@ -135,6 +135,25 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/incidents/{id}/close": {
+                "post": {
+                    "summary": "A person closes the incident and its ticket",
+                    "security": [{"bearer": []}],
+                    "x-scope": "work",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Acknowledgement")}},
+                    },
+                    "responses": {
+                        "200": _json("IncidentOut", "Closed"),
+                        "409": _json("Problem", "Already closed"),
+                        **_errors("400", "401", "403", "404", "413", "415", "422", "503"),
+                    },
+                }
+            },
             "/api/v1/tickets/{number}": _get(
                 "A ticket of the built-in desk with its articles",
                 "TicketOut",

@@ -337,6 +337,12 @@ class Pipeline:
     ) -> dict[str, Any] | None:
         a, v = p.alert, p.verdict
         engineer = a.extra.get("engineer") if a.source == "engineer" else None
+        if previous_id is None:  # the last incident of this key, closed by a person or by time
+            previous_id = (
+                await conn.execute(
+                    select(incidents.c.id).where(incidents.c.key == p.key).order_by(incidents.c.id.desc()).limit(1)
+                )
+            ).scalar()
         values = dict(
             key=p.key,
             active_key=p.key,

@@ -17,7 +17,7 @@ from bridge.mailer import Mailer
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline
-from bridge.timers import SlaWatch
+from bridge.timers import TimedWork
 from classifier import Classifier, load_pack
 
 log = logging.getLogger("alertbridge")
@@ -29,7 +29,7 @@ class Service:
     db: Database
     pipeline: Pipeline
     dispatcher: Dispatcher
-    sla: SlaWatch
+    sla: TimedWork
     metrics: Metrics
     app: web.Application
 
@@ -41,7 +41,14 @@ def assemble(settings: Settings) -> Service:
     classifier = Classifier(settings.customers, load_pack(), settings.classifier)
     pipeline = Pipeline(db, settings, classifier, desk)
     dispatcher = Dispatcher(db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester)
-    sla = SlaWatch(db, desk, metrics, settings.system_requester, settings.lifecycle.sla_check_interval)
+    sla = TimedWork(
+        db,
+        desk,
+        metrics,
+        settings.system_requester,
+        settings.lifecycle.sla_check_interval,
+        settings.lifecycle.auto_close_after,
+    )
     metrics.set_outbox_probe(lambda: depth(db))
     app = build_app(settings, db, pipeline, metrics, dispatcher)
     return Service(settings, db, pipeline, dispatcher, sla, metrics, app)

@@ -1,4 +1,4 @@
-"""Timed work that runs once across replicas: SLA breach detection.
+"""Timed work that runs once across replicas: SLA breach detection and closing resolved incidents.
 
 Each sweep is one UPDATE ... RETURNING that flags the incidents whose deadline has passed and were
 not flagged yet; on PostgreSQL a second replica running the same sweep waits for the row locks and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
@@ -22,8 +22,17 @@ from bridge.schema import incidents
 log = logging.getLogger("alertbridge.sla")
 
 
-class SlaWatch:
-    def __init__(self, db: Database, desk: BuiltinDesk, metrics: Metrics, author: str, interval: float) -> None:
+class TimedWork:
+    def __init__(
+        self,
+        db: Database,
+        desk: BuiltinDesk,
+        metrics: Metrics,
+        author: str,
+        interval: float,
+        auto_close_after: float = 0.0,
+    ) -> None:
+        self.auto_close_after = auto_close_after
         self.db = db
         self.desk = desk
         self.metrics = metrics
@@ -33,7 +42,7 @@ class SlaWatch:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sla-watch")
+        self._task = asyncio.create_task(self._run(), name="timed-work")
 
     async def stop(self) -> None:
         self._stop.set()
@@ -44,8 +53,9 @@ class SlaWatch:
         while not self._stop.is_set():
             try:
                 await self.sweep()
+                await self.close_resolved()
             except Exception as exc:  # database away: try again next time
-                log.warning("SLA sweep failed: %s", exc)
+                log.warning("timed work failed: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval)
 
@@ -87,3 +97,28 @@ class SlaWatch:
                     log.warning("incident %s: %s deadline passed", r[0], kind)
                 found += len(rows)
         return found
+
+    async def close_resolved(self, now: datetime | None = None) -> int:
+        """Close incidents resolved longer than `auto_close_after` ago; a relapse then opens a new one."""
+        if self.auto_close_after <= 0:
+            return 0
+        now = now or datetime.now(UTC)
+        cutoff = now - timedelta(seconds=self.auto_close_after)
+        async with self.db.transaction() as conn:
+            stmt = (
+                update(incidents)
+                .where(incidents.c.state == "resolved", incidents.c.resolved_at < cutoff)
+                .values(state="closed", active_key=None, closed_at=now, updated_at=now)
+                .returning(incidents.c.id)
+            )
+            ids = (await conn.execute(stmt)).scalars().all()
+            for incident_id in ids:
+                await self.desk.set_state(conn, incident_id, "closed", now)
+                await self.desk.add_article(
+                    conn,
+                    incident_id,
+                    self.author,
+                    "Closed automatically: resolved and quiet since the agreed time.",
+                    now,
+                )
+        return len(ids)
