@@ -73,8 +73,9 @@ class LifecycleSettings(Strict):
     reopen_window: Duration = 3600.0  # a relapse within it reopens the same incident
     sla_check_interval: Duration = 30.0  # how often deadlines and auto-close are checked
     auto_close_after: Duration = 7 * 86400.0  # a resolved incident closes after this; 0 = never
+    notify_after: Duration = 0.0  # hold-down: an outage shorter than this gets a ticket but no curator notice
 
-    @field_validator("reopen_window", "sla_check_interval", "auto_close_after", mode="before")
+    @field_validator("reopen_window", "sla_check_interval", "auto_close_after", "notify_after", mode="before")
     @classmethod
     def _dur(cls, v: Any) -> float:
         return parse_duration(v)

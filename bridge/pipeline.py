@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -486,6 +486,28 @@ class Pipeline:
                 episode = 1
             out.notices = await self._queue_notices(conn, p, inc, notice, action, episode, now)
 
+    def _hold_down(self, p: Prepared, service: Service | None) -> float:
+        """How long an outage must last before the curator hears of it (service, else the default)."""
+        if service is not None and service.notify_after is not None:
+            return service.notify_after
+        return self.settings.lifecycle.notify_after
+
+    async def _withdraw_affected(self, conn: AsyncConnection, incident_id: int, episode: int, now: datetime) -> bool:
+        """Cancel this episode's "affected" notices that are still waiting out the hold-down and not being
+        delivered; True if any was withdrawn (then the curator never heard of the outage)."""
+        res = await conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.incident_id == incident_id,
+                outbox.c.key.like(f"notice:{incident_id}:{episode}:affected:%"),
+                outbox.c.state == "pending",
+                outbox.c.next_attempt_at > now,
+                or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+            )
+            .values(state="cancelled", last_error="recovered within the hold-down time")
+        )
+        return bool(res.rowcount)
+
     async def _queue_notices(
         self,
         conn: AsyncConnection,
@@ -523,9 +545,23 @@ class Pipeline:
             opened_at=fresh.opened_at if episode == 1 else now,
             resolved_at=fresh.resolved_at,
         )
+        told_before = bool(inc.get("curator_notified"))
         kind = (
-            "restored" if notice is Notice.RESTORED else ("affected_again" if action is Action.REOPEN else "affected")
+            "restored"
+            if notice is Notice.RESTORED
+            else ("affected_again" if action is Action.REOPEN and told_before else "affected")
         )
+        hold = self._hold_down(p, service)
+        if notice is Notice.RESTORED and await self._withdraw_affected(conn, inc["id"], episode, now):
+            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=False))
+            await self.desk.add_article(
+                conn,
+                inc["id"],
+                self.settings.system_requester,
+                "Recovered within the hold-down time: the curator was not told, so no restored notice either.",
+                now,
+            )
+            return 0
         queued = 0
         for c in curators:
             subject, body = render(kind, c, facts, self.settings.msp_name)
@@ -553,7 +589,7 @@ class Pipeline:
                     payload=payload,
                     state="pending",
                     attempts=0,
-                    next_attempt_at=now,
+                    next_attempt_at=now + timedelta(seconds=hold if notice is Notice.AFFECTED else 0),
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["key"])

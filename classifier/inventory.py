@@ -103,6 +103,14 @@ class Service(Strict):
     impact: Level | None = None  # a key service: every alert on it has at least this impact
     urgency_boost: int = Field(default=0, ge=0, le=2)  # raise the urgency of everything on it by steps
     rules: list[Rule] = Field(default_factory=list)  # tried first for alerts bound to this service
+    notify_after: float | None = None  # hold-down before the curator hears of an outage (seconds; "5m")
+
+    @field_validator("notify_after", mode="before")
+    @classmethod
+    def _hold(cls, v: object) -> object:
+        from classifier.durations import parse_duration
+
+        return None if v is None else parse_duration(v)
 
     @model_validator(mode="after")
     def _unique_groups(self) -> Service:

@@ -100,7 +100,8 @@ def transition(
     if incident.state == "resolved" and incident.resolved_at is not None:
         age = (now - incident.resolved_at).total_seconds()
         if age <= reopen_window:
-            notice = Notice.AFFECTED if incident.kind == "incident" and incident.affected_notice_sent else None
+            # the curator hears of a relapse like of a new outage (the notice says "again" if they were told before)
+            notice = Notice.AFFECTED if incident.kind == "incident" else None
             return Transition(
                 Action.REOPEN,
                 f"relapse {int(age)}s after recovery (window {int(reopen_window)}s)",

@@ -4,6 +4,7 @@ incident linked to the closed one."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +52,44 @@ async def test_resolved_incidents_close_after_the_agreed_time_once(
     status, body = await api.am(bodies.website(starts="2026-12-10T10:00:00Z"))
     assert body["alerts"][0]["action"] == "open"
     assert [i["previous_id"] for i in await api.incidents(state="open")] == [inc["id"]]
+
+
+async def test_hold_down_keeps_short_outages_from_the_curator(
+    database_url: str, mailbox: Any, service_factory: Any
+) -> None:
+    import asyncio
+
+    from tests.conftest import ROOT
+
+    text = (
+        (ROOT / "config" / "example.yaml")
+        .read_text()
+        .replace(
+            "        name: Company website www.acme.example\n",
+            "        name: Company website www.acme.example\n        notify_after: 1s\n",
+        )
+    )
+    cfg = Path(database_url.split("///")[-1]).parent / "hold.yaml" if database_url.startswith("sqlite") else None
+    if cfg is None:
+        import tempfile
+
+        cfg = Path(tempfile.mkdtemp()) / "hold.yaml"
+    cfg.write_text(text)
+    api = Api(await service_factory(load_settings(database_url, mailbox.url, config=cfg)))
+    # a blip: recovered before the hold-down ends -> ticket, no notice at all
+    await api.am(bodies.website())
+    await api.am(bodies.website("resolved"))
+    await api.deliver()
+    assert mailbox.messages == []
+    assert [r["state"] for r in await api.outbox()] == ["cancelled"]
+    [inc] = await api.incidents()
+    assert inc["ticket"] and not inc["curator_notified"]
+    assert any("hold-down" in a["body"] for a in (await api.ticket(inc["ticket"]))["articles"])
+    # it comes back and lasts: the curator hears of it once the hold-down has passed
+    await api.am(bodies.website(starts="2026-11-23T10:30:00Z"))
+    await api.deliver()
+    assert mailbox.messages == []
+    await asyncio.sleep(1.2)
+    await api.deliver()
+    assert len(mailbox.to("curator@acme.example")) == 1
+    assert "Service affected" in mailbox.messages[0]["subject"]  # not "again": they never heard of the blip

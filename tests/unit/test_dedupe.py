@@ -183,7 +183,8 @@ TABLE = [
     ("attach-after-own-recovery", inc(other=2), R, F, {}, A.ATTACH, None, "cs"),
     ("reopen-within-window", inc("resolved", resolved_ago=600), R, F, {}, A.REOPEN, AFF, "cs"),
     ("reopen-at-window-edge", inc("resolved", resolved_ago=WINDOW), R, F, {}, A.REOPEN, AFF, "cs"),
-    ("reopen-no-notice-was-sent", inc("resolved", resolved_ago=60, sent=False), R, F, {}, A.REOPEN, None, "cs"),
+    # never told (the blip stayed under the hold-down): a relapse is news to the curator
+    ("reopen-no-notice-was-sent", inc("resolved", resolved_ago=60, sent=False), R, F, {}, A.REOPEN, AFF, "cs"),
     ("reopen-fault", inc("resolved", "fault", 60, sent=False), R, F, {"kind": "fault"}, A.REOPEN, None, "cs"),
     ("supersede-after-window", inc("resolved", resolved_ago=WINDOW + 1), R, F, {}, A.SUPERSEDE, AFF, "cs"),
     (
