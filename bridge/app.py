@@ -7,13 +7,14 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlalchemy import func, select, text, update
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -24,7 +25,8 @@ from bridge.desk import BuiltinDesk
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline, Rejected
-from bridge.schema import alerts, articles, incident_links, incidents, outbox, tickets
+from bridge.schema import alerts, articles, incident_links, incidents, maintenance_windows, outbox, tickets
+from bridge.timers import TimedWork
 from bridge.views import incident_json, ticket_json
 from connectors import alertmanager, findings, zabbix
 from connectors.alert import Alert, PayloadError, strip_nul
@@ -38,6 +40,7 @@ DB = web.AppKey("db", Database)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 METRICS = web.AppKey("metrics", Metrics)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+TIMERS = web.AppKey("timers", TimedWork)
 
 SOURCES: dict[str, tuple[str, Callable[[Any], list[Alert]]]] = {
     "alertmanager": ("alertmanager", alertmanager.parse),
@@ -394,6 +397,113 @@ async def close(request: web.Request) -> web.StreamResponse:
     return web.json_response(incident_json(row))
 
 
+class WindowIn(BaseModel):
+    """A maintenance window created through the API."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    service: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    host: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime
+    reason: Annotated[str, StringConstraints(max_length=4096)] = ""
+    engineer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+def window_json(row: Any) -> dict[str, Any]:
+    out = {k: row[k] for k in ("id", "customer", "service", "host", "reason", "created_by")}
+    for k in ("starts_at", "ends_at", "created_at", "ended_at"):
+        out[k] = row[k].isoformat() if row[k] else None
+    return out
+
+
+async def create_window(request: web.Request) -> web.StreamResponse:
+    auth = authenticate(request, "work")
+    if isinstance(auth, web.Response):
+        return auth
+    try:
+        w = parse_model(WindowIn, await read_json(request))
+    except _Bad as exc:
+        return problem(exc.status, exc.error, exc.message)
+    except PayloadError as exc:
+        return web.json_response(exc.to_dict(), status=422)
+    settings = request.app[SETTINGS]
+    cust = settings.customer(w.customer)
+    if cust is None or (auth.customer and auth.customer != w.customer):
+        return problem(422, "unknown_customer", f"no customer {w.customer!r}", field="customer")
+    if w.service and cust.service(w.service) is None:
+        return problem(422, "unknown_service", f"customer {w.customer} has no service {w.service!r}", field="service")
+    now = datetime.now(UTC)
+    starts = w.starts_at or now
+    if w.ends_at <= starts or w.ends_at <= now:
+        return problem(422, "invalid_payload", "ends_at must be after starts_at and in the future", field="ends_at")
+    if w.ends_at - starts > timedelta(days=31):
+        return problem(422, "invalid_payload", "a maintenance window lasts at most 31 days", field="ends_at")
+    async with request.app[DB].transaction() as conn:
+        res = await conn.execute(
+            insert(maintenance_windows)
+            .values(
+                key=f"api:{uuid.uuid4().hex}",
+                customer=w.customer,
+                service=w.service,
+                host=w.host,
+                starts_at=starts,
+                ends_at=w.ends_at,
+                reason=w.reason,
+                created_by=w.engineer,
+                created_at=now,
+            )
+            .returning(maintenance_windows)
+        )
+        row = res.mappings().one()
+    return web.json_response(window_json(row), status=201)
+
+
+async def list_windows(request: web.Request) -> web.StreamResponse:
+    auth = _reader(request)
+    if isinstance(auth, web.Response):
+        return auth
+    conds: list[Any] = [maintenance_windows.c.ended_at.is_(None)]
+    customer = auth.customer or request.query.get("customer")
+    if customer:
+        conds.append(maintenance_windows.c.customer == customer)
+    async with request.app[DB].read() as conn:
+        rows = (
+            (await conn.execute(select(maintenance_windows).where(*conds).order_by(maintenance_windows.c.starts_at)))
+            .mappings()
+            .all()
+        )
+    return web.json_response({"windows": [window_json(r) for r in rows]})
+
+
+async def end_window(request: web.Request) -> web.StreamResponse:
+    auth = authenticate(request, "work")
+    if isinstance(auth, web.Response):
+        return auth
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return problem(400, "bad_parameter", f"window id must be a number, not {raw!r}")
+    now = datetime.now(UTC)
+    async with request.app[DB].transaction() as conn:
+        row = (
+            (await conn.execute(select(maintenance_windows).where(maintenance_windows.c.id == int(raw))))
+            .mappings()
+            .first()
+        )
+        if row is None or (auth.customer and row["customer"] != auth.customer):
+            return problem(404, "not_found", f"no maintenance window {raw}")
+        if row["ended_at"] is not None or row["ends_at"] <= now:
+            return problem(409, "already_ended", f"maintenance window {raw} has already ended")
+        await conn.execute(update(maintenance_windows).where(maintenance_windows.c.id == row["id"]).values(ends_at=now))
+        row = (
+            (await conn.execute(select(maintenance_windows).where(maintenance_windows.c.id == row["id"])))
+            .mappings()
+            .one()
+        )
+    request.app[TIMERS].wake()
+    return web.json_response(window_json(row))
+
+
 async def get_ticket(request: web.Request) -> web.StreamResponse:
     auth = _reader(request)
     if isinstance(auth, web.Response):
@@ -474,11 +584,17 @@ async def openapi_view(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(
-    settings: Settings, db: Database, pipeline: Pipeline, metrics: Metrics, dispatcher: Dispatcher
+    settings: Settings,
+    db: Database,
+    pipeline: Pipeline,
+    metrics: Metrics,
+    dispatcher: Dispatcher,
+    timers: TimedWork,
 ) -> web.Application:
     # the body limit is enforced by read_json with a JSON answer; aiohttp's own is a backstop
     app = web.Application(middlewares=[timing, errors], client_max_size=settings.limits.max_body_bytes * 4)
     app[SETTINGS], app[DB], app[PIPELINE], app[METRICS], app[DISPATCHER] = settings, db, pipeline, metrics, dispatcher
+    app[TIMERS] = timers
     r = app.router
     r.add_post("/api/v1/alertmanager", ingest_handler("alertmanager"))
     r.add_post("/api/v1/zabbix", ingest_handler("zabbix"))
@@ -487,6 +603,9 @@ def build_app(
     r.add_get("/api/v1/incidents/{id}", get_incident)
     r.add_post("/api/v1/incidents/{id}/acknowledge", acknowledge)
     r.add_post("/api/v1/incidents/{id}/close", close)
+    r.add_post("/api/v1/maintenance", create_window)
+    r.add_get("/api/v1/maintenance", list_windows)
+    r.add_post("/api/v1/maintenance/{id}/end", end_window)
     r.add_get("/api/v1/tickets/{number}", get_ticket)
     r.add_get("/api/v1/outbox", get_outbox)
     r.add_get("/api/v1/openapi.json", openapi_view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -98,6 +99,26 @@ class Limits(Strict):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+class Maintenance(Strict):
+    """A planned window: alerts of the customer (or one service, or one host) are recorded, nothing is
+    opened or sent; what still fires when it ends is handled as new."""
+
+    customer: str
+    service: str | None = None
+    host: str | None = None
+    starts: datetime
+    ends: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> Maintenance:
+        if self.starts.tzinfo is None or self.ends.tzinfo is None:
+            raise ValueError("starts and ends need a time zone (e.g. 2026-12-01T02:00:00+03:00 or ...Z)")
+        if self.ends <= self.starts:
+            raise ValueError("ends must be after starts")
+        return self
+
+
 class Settings(Strict):
     listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///var/alertbridge.db"
@@ -113,6 +134,7 @@ class Settings(Strict):
     limits: Limits = Field(default_factory=Limits)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     customers: list[Customer] = Field(default_factory=list)
+    maintenance: list[Maintenance] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -129,6 +151,12 @@ class Settings(Strict):
         for t in self.tokens:
             if t.customer and t.customer not in ids:
                 raise ValueError(f"token {t.name!r} is bound to unknown customer {t.customer!r}")
+        for m in self.maintenance:
+            cust = self.customer(m.customer)
+            if cust is None:
+                raise ValueError(f"maintenance window for unknown customer {m.customer!r}")
+            if m.service and cust.service(m.service) is None:
+                raise ValueError(f"maintenance window for unknown service {m.customer}/{m.service}")
         return self
 
     def customer(self, customer_id: str) -> Customer | None:

@@ -15,11 +15,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from bridge.config import Settings
+from bridge import maintenance
+from bridge.config import Maintenance, Settings
 from bridge.db import Database
 from bridge.desk import BuiltinDesk
 from bridge.notices import IncidentFacts, render
-from bridge.schema import alert_events, alerts, incident_links, incidents, outbox, redundancy_state
+from bridge.schema import (
+    alert_events,
+    alerts,
+    incident_links,
+    incidents,
+    maintenance_windows,
+    outbox,
+    redundancy_state,
+)
 from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
 from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
@@ -145,8 +154,16 @@ class Pipeline:
 
     # -- the transaction ---------------------------------------------------------------------------
     async def ingest(
-        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime | None = None
+        self,
+        source: str,
+        token: str,
+        body: Any,
+        prepared: list[Prepared],
+        now: datetime | None = None,
+        release: bool = False,
     ) -> IngestResult:
+        """Store and act on prepared alerts in one transaction. `release` re-processes alerts a maintenance
+        window held back (each only if still held back, so replicas never process one twice)."""
         now = now or datetime.now(UTC)
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_is_deadlock),
@@ -155,11 +172,11 @@ class Pipeline:
             reraise=True,
         ):
             with attempt:
-                return await self._ingest_once(source, token, body, prepared, now)
+                return await self._ingest_once(source, token, body, prepared, now, release)
         raise AssertionError("unreachable")
 
     async def _ingest_once(
-        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime
+        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime, release: bool
     ) -> IngestResult:
         async with self.db.transaction() as conn:
             ev = await conn.execute(
@@ -171,8 +188,10 @@ class Pipeline:
             )
             result = IngestResult(ev.scalar_one())
             groups: dict[str, Prepared] = {}
+            windows = await maintenance.active(conn, {p.customer.id for p in prepared}, now)
             for p in prepared:
-                result.outcomes.append(await self._one(conn, p, now))
+                held = maintenance.covering(windows, p.customer.id, p.service.id if p.service else None, p.alert.host)
+                result.outcomes.append(await self._one(conn, p, now, result.event_id, held, release))
                 if p.verdict.member is not None:
                     groups.setdefault(f"{p.customer.id}/{p.verdict.member.group_key}", p)
             # redundancy groups last, in a fixed order: every row lock above is taken before any group lock
@@ -188,13 +207,63 @@ class Pipeline:
             )
         return result
 
-    async def _one(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome:
+    async def _one(
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        now: datetime,
+        event_id: int,
+        held: dict[str, Any] | None = None,
+        release: bool = False,
+    ) -> Outcome:
         a = p.alert
         order = order_of(a, now)
         row, is_new = await self._alert_row(conn, p, now, order)
+        if release and not row["suppressed"]:
+            return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
+        if held is not None:
+            # recorded, nothing opened or sent; its state is taken up when the window ends
+            await conn.execute(
+                update(alerts)
+                .where(alerts.c.id == row["id"])
+                .values(last_seen=now, last_event_id=event_id, suppressed=True, occurrences=alerts.c.occurrences + 1)
+            )
+            why = f"maintenance window {held['id']} until {held['ends_at']:%Y-%m-%d %H:%M} UTC"
+            return Outcome(a.identity, "maintenance", why, p.customer.id, kind=p.verdict.kind)
         alert_was = None if is_new else AlertStatus(row["status"]) if row["status"] in ("firing", "resolved") else None
         stale = (not is_new) and a.status is not AlertStatus.UPDATE and order < row["last_order"]
+        if row["suppressed"]:
+            await conn.execute(
+                update(alerts).where(alerts.c.id == row["id"]).values(suppressed=False, last_event_id=event_id)
+            )
+        else:
+            await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(last_event_id=event_id))
         return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order)
+
+    async def sync_maintenance(self, windows: list[Maintenance], now: datetime | None = None) -> int:
+        """Store the configured maintenance windows (once each, whichever replica starts first)."""
+        now = now or datetime.now(UTC)
+        added = 0
+        async with self.db.transaction() as conn:
+            for m in windows:
+                res = await conn.execute(
+                    _insert(self.db, maintenance_windows)
+                    .values(
+                        key=maintenance.config_key(m),
+                        customer=m.customer,
+                        service=m.service,
+                        host=m.host,
+                        starts_at=m.starts,
+                        ends_at=m.ends,
+                        reason=m.reason,
+                        created_by="config",
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(maintenance_windows.c.id)
+                )
+                added += len(res.scalars().all())
+        return added
 
     async def _settle(
         self,
@@ -593,8 +662,9 @@ class Pipeline:
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["key"])
+                .returning(outbox.c.id)
             )
-            queued += (await conn.execute(ins)).rowcount or 0
+            queued += len((await conn.execute(ins)).scalars().all())
         if notice is Notice.AFFECTED:
             await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=True))
         return queued
@@ -684,8 +754,9 @@ class Pipeline:
                 _insert(self.db, incident_links)
                 .values(incident_id=incident_id, linked_id=other, relation="caused_by", created_at=now)
                 .on_conflict_do_nothing(index_elements=["incident_id", "linked_id", "relation"])
+                .returning(incident_links.c.id)
             )
-            if res.rowcount:
+            if res.scalars().all():
                 await self.desk.add_article(
                     conn, incident_id, self.settings.system_requester, f"Linked: caused by incident {other}.", now
                 )

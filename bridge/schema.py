@@ -93,6 +93,8 @@ alerts = Table(
     # set when the alert reports a member of a redundancy group down: "service/group" and the member
     Column("member_group", String(160), nullable=True),
     Column("member", String(255), nullable=True),
+    Column("last_event_id", Integer, nullable=True),  # the inbox event that last carried it
+    Column("suppressed", Boolean, nullable=False, default=False),  # held back by a maintenance window
     UniqueConstraint("customer", "source", "identity", name="uq_alerts_identity"),
     Index("ix_alerts_incident", "incident_id"),
     Index("ix_alerts_member_group", "customer", "member_group"),
@@ -164,6 +166,25 @@ redundancy_state = Table(
     Column("member_group", String(160), primary_key=True),
     Column("down", Integer, nullable=False, default=0),
     Column("updated_at", TS, nullable=False),
+)
+
+# Maintenance windows (from the config, synced on start, or created through the API): alerts in scope are
+# recorded and nothing is opened or sent; when the window ends, what is still firing is handled as new.
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("customer", String(64), nullable=False),
+    Column("service", String(64), nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("starts_at", TS, nullable=False),
+    Column("ends_at", TS, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_by", String(255), nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("ended_at", TS, nullable=True),  # set once the end was processed
+    Index("ix_maintenance_active", "customer", "ends_at"),
 )
 
 # The built-in service desk.

@@ -48,9 +48,10 @@ def assemble(settings: Settings) -> Service:
         settings.system_requester,
         settings.lifecycle.sla_check_interval,
         settings.lifecycle.auto_close_after,
+        pipeline,
     )
     metrics.set_outbox_probe(lambda: depth(db))
-    app = build_app(settings, db, pipeline, metrics, dispatcher)
+    app = build_app(settings, db, pipeline, metrics, dispatcher, sla)
     return Service(settings, db, pipeline, dispatcher, sla, metrics, app)
 
 
@@ -64,6 +65,9 @@ def split_listen(listen: str) -> tuple[str, int]:
 async def serve(settings: Settings, listen: str) -> None:
     host, port = split_listen(listen)
     svc = assemble(settings)
+    if settings.maintenance:
+        added = await svc.pipeline.sync_maintenance(list(settings.maintenance))
+        log.info("maintenance windows from the config: %d new", added)
     runner = web.AppRunner(svc.app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)

@@ -12,12 +12,16 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from bridge import maintenance
 from bridge.db import Database
 from bridge.desk import BuiltinDesk
+from bridge.inspect import PARSERS
 from bridge.metrics import Metrics
-from bridge.schema import incidents
+from bridge.pipeline import Pipeline, Rejected
+from bridge.schema import alert_events, alerts, incidents
+from connectors.alert import PayloadError
 
 log = logging.getLogger("alertbridge.sla")
 
@@ -31,21 +35,29 @@ class TimedWork:
         author: str,
         interval: float,
         auto_close_after: float = 0.0,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.auto_close_after = auto_close_after
+        self.pipeline = pipeline
         self.db = db
         self.desk = desk
         self.metrics = metrics
         self.author = author
         self.interval = interval
         self._stop = asyncio.Event()
+        self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Run the timed work now (e.g. a maintenance window was ended by hand)."""
+        self._wakeup.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="timed-work")
 
     async def stop(self) -> None:
         self._stop.set()
+        self._wakeup.set()
         if self._task:
             await self._task
 
@@ -54,10 +66,12 @@ class TimedWork:
             try:
                 await self.sweep()
                 await self.close_resolved()
+                await self.release_maintenance()
             except Exception as exc:  # database away: try again next time
                 log.warning("timed work failed: %s", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval)
+                await asyncio.wait_for(self._wakeup.wait(), self.interval)
+            self._wakeup.clear()
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Flag and record every deadline that passed since the last sweep; returns how many."""
@@ -122,3 +136,54 @@ class TimedWork:
                     now,
                 )
         return len(ids)
+
+    async def release_maintenance(self, now: datetime | None = None, batch: int = 500) -> int:
+        """Take up the alerts maintenance windows held back once no window covers them any more: what still
+        fires is handled as new, what recovered resolves its incident. Returns how many were released."""
+        if self.pipeline is None:
+            return 0
+        now = now or datetime.now(UTC)
+        async with self.db.transaction() as conn:
+            for w in await maintenance.due_to_end(conn, now):
+                log.info("maintenance window %s of %s ended", w["id"], w["customer"])
+        async with self.db.read() as conn:
+            held = (
+                await conn.execute(
+                    select(alerts.c.source, alerts.c.identity, alerts.c.last_event_id)
+                    .where(alerts.c.suppressed.is_(True), alerts.c.last_event_id.is_not(None))
+                    .order_by(alerts.c.id)
+                    .limit(batch)
+                )
+            ).all()
+            by_event: dict[int, set[str]] = {}
+            for r in held:
+                by_event.setdefault(r.last_event_id, set()).add(r.identity)
+            events = (
+                {
+                    e.id: e
+                    for e in (
+                        await conn.execute(
+                            select(alert_events.c.id, alert_events.c.source, alert_events.c.body).where(
+                                alert_events.c.id.in_(sorted(by_event))
+                            )
+                        )
+                    ).all()
+                }
+                if by_event
+                else {}
+            )
+        released = 0
+        for event_id, identities in sorted(by_event.items()):
+            ev = events.get(event_id)
+            parse = PARSERS.get(ev.source) if ev is not None else None
+            if ev is None or parse is None:
+                continue
+            try:
+                parsed = [a for a in parse(ev.body) if a.identity in identities]
+                prepared = self.pipeline.prepare(parsed)
+            except (PayloadError, Rejected) as exc:  # the configuration changed since: leave it held, say why
+                log.warning("cannot release alerts of event %s: %s", event_id, exc)
+                continue
+            result = await self.pipeline.ingest(ev.source, "maintenance-end", ev.body, prepared, now, release=True)
+            released += sum(o.action not in ("maintenance", "ignore") for o in result.outcomes)
+        return released
