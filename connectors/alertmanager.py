@@ -19,6 +19,20 @@ MAX_VALUE = 8192
 Text = Annotated[str, StringConstraints(max_length=MAX_VALUE)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 ZERO_TIME = "0001-01-01T00:00:00Z"
+# labels that grade an alert rather than say what it is about
+VOLATILE_LABELS = frozenset(
+    {
+        "severity",
+        "priority",
+        "urgency",
+        "level",
+        "alertstate",
+        "prometheus_replica",
+        "__alerts_path__",
+        "receiver",
+        "team_priority",
+    }
+)
 
 
 class AMAlert(BaseModel):
@@ -97,6 +111,9 @@ def parse(data: Any) -> list[Alert]:
     for a in body.alerts:
         labels = dict(a.labels)
         fingerprint = a.fingerprint or _fingerprint(labels)
+        # the problem's identity leaves out labels that grade or annotate it, so a severity change
+        # (a warning and a critical variant of one rule) stays the same problem
+        group = problem_id(labels)
         name = labels.get("alertname", "")
         summary = a.annotations.get("summary") or a.annotations.get("message") or ""
         description = a.annotations.get("description", "")
@@ -105,7 +122,7 @@ def parse(data: Any) -> list[Alert]:
             Alert(
                 source=SOURCE,
                 identity=fingerprint,
-                group=fingerprint,
+                group=group,
                 status=AlertStatus(a.status),
                 name=name,
                 title=title,
@@ -127,6 +144,12 @@ def parse(data: Any) -> list[Alert]:
             )
         )
     return out
+
+
+def problem_id(labels: dict[str, str]) -> str:
+    """What stays the same when the same problem is graded differently: the labels without severity and
+    the like (a warning and a critical variant of one rule are one problem)."""
+    return _fingerprint({k: v for k, v in labels.items() if k not in VOLATILE_LABELS})
 
 
 def _fingerprint(labels: dict[str, str]) -> str:

@@ -229,3 +229,20 @@ async def test_stale_firing_resend_after_resolution_of_a_copy(api: Api) -> None:
     await api.am(fixture_json("alertmanager/resolved.json"))
     status, out = await api.am(body)
     assert out["alerts"][0]["action"] == "ignore"
+
+
+async def test_severity_variants_of_one_problem_are_one_incident(api: Api, mailbox: Any) -> None:
+    warn = {**bodies.WEBSITE_DOWN, "severity": "warning"}
+    crit = {**bodies.WEBSITE_DOWN, "severity": "critical"}
+    await api.am(bodies.body([bodies.alert(warn, bodies.WEBSITE_ANN)]))
+    status, body = await api.am(bodies.body([bodies.alert(crit, bodies.WEBSITE_ANN)]))
+    assert body["alerts"][0]["action"] == "attach"
+    [inc] = await api.incidents()
+    assert len((await api.incident(inc["id"]))["alerts"]) == 2
+    status, body = await api.am(bodies.body([bodies.alert(warn, bodies.WEBSITE_ANN, "resolved")]))
+    assert body["alerts"][0]["action"] == "detach"
+    assert (await api.incident(inc["id"]))["state"] == "open"
+    status, body = await api.am(bodies.body([bodies.alert(crit, bodies.WEBSITE_ANN, "resolved")]))
+    assert body["alerts"][0]["action"] == "resolve"
+    await api.deliver()
+    assert len(mailbox.to(ACME)) == 2

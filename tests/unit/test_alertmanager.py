@@ -43,7 +43,7 @@ def test_every_fixture_parses(name: str) -> None:
         assert isinstance(a, Alert)
         assert a.source == "alertmanager"
         assert a.identity == raw["fingerprint"]
-        assert a.group == raw["fingerprint"]
+        assert a.group == alertmanager.problem_id(raw["labels"])
         assert a.labels == raw["labels"]
         assert a.annotations == raw["annotations"]
         assert a.name == raw["labels"]["alertname"]
@@ -221,7 +221,8 @@ def test_missing_fingerprint_is_derived_from_labels_stably() -> None:
     [a] = alertmanager.parse(am_body(am_item(labels)))
     [b] = alertmanager.parse(am_body(am_item(dict(reversed(list(labels.items()))), {"summary": "other text"})))
     [c] = alertmanager.parse(am_body(am_item({**labels, "instance": "b:9100"})))
-    assert a.identity == b.identity == a.group
+    assert a.identity == b.identity
+    assert a.group == b.group == alertmanager.problem_id(labels)
     assert len(a.identity) == 16
     assert c.identity != a.identity
 
@@ -370,3 +371,12 @@ def test_error_counts_further_problems() -> None:
     with pytest.raises(PayloadError) as err:
         alertmanager.parse(data)
     assert "more problem" in err.value.message
+
+
+def test_severity_does_not_change_the_problem() -> None:
+    labels = {"alertname": "DiskFull", "instance": "a:9100", "severity": "warning"}
+    [w] = alertmanager.parse(am_body(am_item(labels)))
+    [c] = alertmanager.parse(am_body(am_item({**labels, "severity": "critical"})))
+    assert w.identity != c.identity and w.group == c.group
+    [other] = alertmanager.parse(am_body(am_item({**labels, "instance": "b:9100"})))
+    assert other.group != w.group

@@ -30,7 +30,7 @@ def zbx(name: str) -> Alert:
 
 def test_key_starts_with_the_customer() -> None:
     a = am("firing.json")
-    assert correlation_key("acme", a) == "acme/alertmanager/83724b9110f38bee"
+    assert correlation_key("acme", a) == "acme/alertmanager/" + alertmanager.problem_id(a.labels)
     assert correlation_key("acme", a).startswith("acme/")
 
 
