@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge import openapi
 from bridge.config import Settings, Token
@@ -319,41 +320,14 @@ class Acknowledgement(BaseModel):
     note: Annotated[str, StringConstraints(max_length=65536)] = ""
 
 
-async def acknowledge(request: web.Request) -> web.StreamResponse:
-    auth = authenticate(request, "work")
-    if isinstance(auth, web.Response):
-        return auth
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
-    try:
-        ack = parse_model(Acknowledgement, await read_json(request))
-    except _Bad as exc:
-        return problem(exc.status, exc.error, exc.message)
-    except PayloadError as exc:
-        return web.json_response(exc.to_dict(), status=422)
-    now = datetime.now(UTC)
-    settings, db = request.app[SETTINGS], request.app[DB]
-    async with db.transaction() as conn:
-        row = (
-            (await conn.execute(select(incidents).where(incidents.c.id == int(raw)).with_for_update()))
-            .mappings()
-            .first()
-        )
-        if row is None or (auth.customer and row["customer"] != auth.customer):
-            return problem(404, "not_found", f"no incident {raw}")
-        if row["acknowledged_at"] is None:
-            await conn.execute(
-                update(incidents).where(incidents.c.id == row["id"]).values(acknowledged_at=now, updated_at=now)
-            )
-        text = f"Taken by {ack.engineer}." + (f"\n{ack.note}" if ack.note else "")
-        await BuiltinDesk(settings.desk).add_article(conn, row["id"], ack.engineer, text, now)
-        row = (await conn.execute(select(incidents).where(incidents.c.id == row["id"]))).mappings().one()
-    return web.json_response(incident_json(row))
+IncidentAction = Callable[
+    [AsyncConnection, dict[str, Any], Acknowledgement, datetime, BuiltinDesk], Awaitable[web.Response | None]
+]
 
 
-async def close(request: web.Request) -> web.StreamResponse:
-    """A person closes the incident and its ticket; the same problem firing later opens a new, linked one."""
+async def engineer_action(request: web.Request, act: IncidentAction) -> web.StreamResponse:
+    """An engineer's action on one incident (scope `work`): authenticate, read the body, lock the incident
+    of the caller's customer, let `act` change it (or answer a problem), return the incident."""
     auth = authenticate(request, "work")
     if isinstance(auth, web.Response):
         return auth
@@ -367,34 +341,65 @@ async def close(request: web.Request) -> web.StreamResponse:
     except PayloadError as exc:
         return web.json_response(exc.to_dict(), status=422)
     now = datetime.now(UTC)
-    settings, db = request.app[SETTINGS], request.app[DB]
-    desk = BuiltinDesk(settings.desk)
-    async with db.transaction() as conn:
-        row = (
+    desk = BuiltinDesk(request.app[SETTINGS].desk)
+    async with request.app[DB].transaction() as conn:
+        found = (
             (await conn.execute(select(incidents).where(incidents.c.id == int(raw)).with_for_update()))
             .mappings()
             .first()
         )
-        if row is None or (auth.customer and row["customer"] != auth.customer):
+        if found is None or (auth.customer and found["customer"] != auth.customer):
             return problem(404, "not_found", f"no incident {raw}")
-        if row["state"] == "closed":
-            return problem(409, "already_closed", f"incident {raw} is already closed")
-        await conn.execute(
-            update(incidents)
-            .where(incidents.c.id == row["id"])
-            .values(
-                state="closed",
-                active_key=None,
-                closed_at=now,
-                updated_at=now,
-                acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
-            )
-        )
-        await desk.set_state(conn, row["id"], "closed", now)
-        text = f"Closed by {who.engineer}." + (f"\n{who.note}" if who.note else "")
-        await desk.add_article(conn, row["id"], who.engineer, text, now)
-        row = (await conn.execute(select(incidents).where(incidents.c.id == row["id"]))).mappings().one()
+        refused = await act(conn, dict(found), who, now, desk)
+        if refused is not None:
+            return refused
+        row = (await conn.execute(select(incidents).where(incidents.c.id == found["id"]))).mappings().one()
     return web.json_response(incident_json(row))
+
+
+async def _acknowledge(
+    conn: AsyncConnection, row: dict[str, Any], who: Acknowledgement, now: datetime, desk: BuiltinDesk
+) -> web.Response | None:
+    if row["acknowledged_at"] is None:
+        await conn.execute(
+            update(incidents).where(incidents.c.id == row["id"]).values(acknowledged_at=now, updated_at=now)
+        )
+    await desk.add_article(conn, row["id"], who.engineer, f"Taken by {who.engineer}." + _note(who), now)
+    return None
+
+
+async def _close(
+    conn: AsyncConnection, row: dict[str, Any], who: Acknowledgement, now: datetime, desk: BuiltinDesk
+) -> web.Response | None:
+    """A person closes the incident and its ticket; the same problem firing later opens a new, linked one."""
+    if row["state"] == "closed":
+        return problem(409, "already_closed", f"incident {row['id']} is already closed")
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == row["id"])
+        .values(
+            state="closed",
+            active_key=None,
+            closed_at=now,
+            updated_at=now,
+            acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
+        )
+    )
+    await desk.set_state(conn, row["id"], "closed", now)
+    await desk.add_article(conn, row["id"], who.engineer, f"Closed by {who.engineer}." + _note(who), now)
+    return None
+
+
+def _note(who: Acknowledgement) -> str:
+    return f"\n{who.note}" if who.note else ""
+
+
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    return await engineer_action(request, _acknowledge)
+
+
+async def close(request: web.Request) -> web.StreamResponse:
+    return await engineer_action(request, _close)
 
 
 class WindowIn(BaseModel):
