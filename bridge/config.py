@@ -75,8 +75,21 @@ class LifecycleSettings(Strict):
     sla_check_interval: Duration = 30.0  # how often deadlines and auto-close are checked
     auto_close_after: Duration = 7 * 86400.0  # a resolved incident closes after this; 0 = never
     notify_after: Duration = 0.0  # hold-down: an outage shorter than this gets a ticket but no curator notice
+    min_notice_interval: Duration = 900.0  # a curator hears of one incident at most once per this ("affected")
+    flap_changes: int = Field(default=4, ge=2)  # this many state changes within flap_window mark it flapping
+    flap_window: Duration = 1800.0
+    flap_settle: Duration = 900.0  # a flapping incident resolves only after this long without firing
 
-    @field_validator("reopen_window", "sla_check_interval", "auto_close_after", "notify_after", mode="before")
+    @field_validator(
+        "reopen_window",
+        "sla_check_interval",
+        "auto_close_after",
+        "notify_after",
+        "min_notice_interval",
+        "flap_window",
+        "flap_settle",
+        mode="before",
+    )
     @classmethod
     def _dur(cls, v: Any) -> float:
         return parse_duration(v)

@@ -33,6 +33,7 @@ from classifier import Classification, Classifier, Customer, Service, UnknownCus
 from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
 from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
+from dedupe.flapping import FlapState, record_change
 from dedupe.redundancy import GroupAction, group_transition
 
 log = logging.getLogger("alertbridge.pipeline")
@@ -507,6 +508,40 @@ class Pipeline:
         a = p.alert
         author = self.settings.system_requester
         values: dict[str, Any] = {"updated_at": now}
+        life = self.settings.lifecycle
+        settling = inc.get("settle_at") is not None
+        if action in (Action.RESOLVE, Action.REOPEN) or (action is Action.ATTACH and settling):
+            flap = record_change(
+                FlapState(inc.get("flap_changes") or 0, inc.get("flap_window_start"), bool(inc.get("flapping"))),
+                now,
+                life.flap_window,
+                life.flap_changes,
+            )
+            values.update(flap_changes=flap.changes, flap_window_start=flap.window_start, flapping=flap.flapping)
+            if flap.flapping and not inc.get("flapping"):
+                await self.desk.add_article(
+                    conn,
+                    inc["id"],
+                    author,
+                    f"Flapping: {flap.changes} state changes since {flap.window_start:%H:%M} UTC. The incident stays "
+                    f"open until it has been quiet for {int(life.flap_settle // 60)} min; the curator is not told of "
+                    "each change.",
+                    now,
+                )
+            if action is Action.RESOLVE and flap.flapping and a.update is None:
+                # recovered, but it flaps: resolve only once it stays quiet
+                values["settle_at"] = now + timedelta(seconds=life.flap_settle)
+                await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+                out.action, out.why = "hold", f"flapping: resolves if quiet until {values['settle_at']:%H:%M} UTC"
+                return
+        if action is Action.ATTACH and settling:
+            values["settle_at"] = None  # fires again before settling: stays open, quietly
+            await conn.execute(
+                update(incidents)
+                .where(incidents.c.id == inc["id"])
+                .values(**values, occurrences=incidents.c.occurrences + 1)
+            )
+            return
         if action in (Action.OPEN, Action.SUPERSEDE, Action.REPEAT, Action.ATTACH, Action.REOPEN):
             values["occurrences"] = incidents.c.occurrences + 1
         if action is Action.ATTACH:
@@ -518,7 +553,7 @@ class Pipeline:
                 conn, inc["id"], author, f"Alert resolved: {a.title} ({a.identity}); {why}.", now
             )
         elif action is Action.RESOLVE:
-            values.update(state="resolved", resolved_at=now)
+            values.update(state="resolved", resolved_at=now, settle_at=None)
             await self.desk.set_state(conn, inc["id"], "resolved", now)
             text = (
                 f"Closed at the source by {a.update.user or 'a user'}: {a.update.message}"
@@ -553,9 +588,26 @@ class Pipeline:
             episode = inc.get("episode", 1) + (1 if action is Action.REOPEN else 0)
             if action in (Action.OPEN, Action.SUPERSEDE):
                 episode = 1
-            out.notices = await self._queue_notices(conn, p, inc, notice, action, episode, now)
+            out.notices = await self._queue_notices(conn, p.customer, inc, notice, action, episode, now)
 
-    def _hold_down(self, p: Prepared, service: Service | None) -> float:
+    async def _rate_limit(self, conn: AsyncConnection, incident_id: int, now: datetime) -> float:
+        """Seconds to wait so the curator hears of one incident at most once per `min_notice_interval`."""
+        last = (
+            await conn.execute(
+                select(func.max(outbox.c.next_attempt_at)).where(
+                    outbox.c.incident_id == incident_id,
+                    outbox.c.key.like(f"notice:{incident_id}:%:affected:%"),
+                    outbox.c.state.in_(("pending", "delivered")),
+                )
+            )
+        ).scalar()
+        if last is None:
+            return 0.0
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        return max(0.0, (last - now).total_seconds() + self.settings.lifecycle.min_notice_interval)
+
+    def _hold_down(self, service: Service | None) -> float:
         """How long an outage must last before the curator hears of it (service, else the default)."""
         if service is not None and service.notify_after is not None:
             return service.notify_after
@@ -580,32 +632,31 @@ class Pipeline:
     async def _queue_notices(
         self,
         conn: AsyncConnection,
-        p: Prepared,
+        customer: Customer,
         inc: dict[str, Any],
         notice: Notice,
         action: Action,
         episode: int,
         now: datetime,
     ) -> int:
-        curators = p.customer.curators_of(inc["service"])
+        curators = customer.curators_of(inc["service"])
         if not curators:
             await self.desk.add_article(
                 conn,
                 inc["id"],
                 self.settings.system_requester,
-                f"No curator is configured for {p.customer.id}/{inc['service'] or '-'}: "
-                "nobody at the customer was told.",
+                f"No curator is configured for {customer.id}/{inc['service'] or '-'}: nobody at the customer was told.",
                 now,
             )
             return 0
-        service = p.customer.service(inc["service"]) if inc["service"] else None
+        service = customer.service(inc["service"]) if inc["service"] else None
         fresh = (
             await conn.execute(
                 select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == inc["id"])
             )
         ).one()
         facts = IncidentFacts(
-            customer_name=p.customer.name,
+            customer_name=customer.name,
             service_name=service.name if service else None,
             title=inc["title"],
             host=inc["host"],
@@ -620,7 +671,9 @@ class Pipeline:
             if notice is Notice.RESTORED
             else ("affected_again" if action is Action.REOPEN and told_before else "affected")
         )
-        hold = self._hold_down(p, service)
+        hold = self._hold_down(service)
+        if notice is Notice.AFFECTED and action is Action.REOPEN:
+            hold = max(hold, await self._rate_limit(conn, inc["id"], now))
         if notice is Notice.RESTORED and await self._withdraw_affected(conn, inc["id"], episode, now):
             await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=False))
             await self.desk.add_article(
@@ -760,3 +813,50 @@ class Pipeline:
                 await self.desk.add_article(
                     conn, incident_id, self.settings.system_requester, f"Linked: caused by incident {other}.", now
                 )
+
+    async def settle_flapping(self, now: datetime | None = None) -> int:
+        """Resolve flapping incidents that stayed quiet for the settle time (once, across replicas)."""
+        now = now or datetime.now(UTC)
+        settled = 0
+        async with self.db.transaction() as conn:
+            q = select(incidents).where(
+                incidents.c.state == "open", incidents.c.settle_at.is_not(None), incidents.c.settle_at <= now
+            )
+            q = q.with_for_update(skip_locked=True) if not self.db.is_sqlite else q
+            for row in (await conn.execute(q)).mappings().all():
+                inc = dict(row)
+                firing = (
+                    await conn.execute(
+                        select(func.count()).where(alerts.c.incident_id == inc["id"], alerts.c.status == "firing")
+                    )
+                ).scalar_one()
+                if firing:
+                    await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(settle_at=None))
+                    continue
+                await conn.execute(
+                    update(incidents)
+                    .where(incidents.c.id == inc["id"])
+                    .values(
+                        state="resolved",
+                        resolved_at=now,
+                        updated_at=now,
+                        settle_at=None,
+                        flapping=False,
+                        flap_changes=0,
+                        flap_window_start=None,
+                    )
+                )
+                await self.desk.set_state(conn, inc["id"], "resolved", now)
+                await self.desk.add_article(
+                    conn,
+                    inc["id"],
+                    self.settings.system_requester,
+                    f"Quiet since {inc['settle_at'] - timedelta(seconds=self.settings.lifecycle.flap_settle):%H:%M} "
+                    f"UTC after flapping ({inc['flap_changes']} state changes): incident resolved.",
+                    now,
+                )
+                customer = self.settings.customer(inc["customer"])
+                if customer is not None and inc["kind"] == "incident" and inc["affected_notice"]:
+                    await self._queue_notices(conn, customer, inc, Notice.RESTORED, Action.RESOLVE, inc["episode"], now)
+                settled += 1
+        return settled

@@ -140,6 +140,10 @@ incidents = Table(
     Column("resolution_due", TS, nullable=True),
     Column("reaction_breached_at", TS, nullable=True),
     Column("resolution_breached_at", TS, nullable=True),
+    Column("flap_changes", Integer, nullable=False, default=0),
+    Column("flap_window_start", TS, nullable=True),
+    Column("flapping", Boolean, nullable=False, default=False),
+    Column("settle_at", TS, nullable=True),  # a flapping incident that recovered resolves if still quiet then
     Index("ix_incidents_customer_state", "customer", "state"),
     Index("ix_incidents_key", "key"),
 )

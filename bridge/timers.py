@@ -67,6 +67,8 @@ class TimedWork:
                 await self.sweep()
                 await self.close_resolved()
                 await self.release_maintenance()
+                if self.pipeline is not None:
+                    await self.pipeline.settle_flapping()
             except Exception as exc:  # database away: try again next time
                 log.warning("timed work failed: %s", exc)
             with contextlib.suppress(TimeoutError):

@@ -56,6 +56,8 @@ class IncidentOut(BaseModel):
     resolution_due: datetime | None = Field(default=None, description="contract deadline for resolution")
     reaction_breached_at: datetime | None = None
     resolution_breached_at: datetime | None = None
+    flapping: bool = Field(default=False, description="its state changes too often; it resolves once quiet")
+    settle_at: datetime | None = Field(default=None, description="a flapping incident resolves if quiet until then")
     alerts: list[AlertOut] | None = None
     links: list[LinkOut] | None = None
 

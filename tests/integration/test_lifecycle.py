@@ -3,7 +3,7 @@ incident linked to the closed one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +93,33 @@ async def test_hold_down_keeps_short_outages_from_the_curator(
     await api.deliver()
     assert len(mailbox.to("curator@acme.example")) == 1
     assert "Service affected" in mailbox.messages[0]["subject"]  # not "again": they never heard of the blip
+
+
+async def test_flapping_check_keeps_one_incident_and_resolves_once_quiet(api: Api, mailbox: Any) -> None:
+    await api.am(bodies.website(starts="2026-11-23T10:00:00Z"))
+    t = 0
+    for _ in range(6):  # down/up every few minutes
+        t += 2
+        end = f"2026-11-23T10:{t:02d}:00Z"
+        await api.am(bodies.website("resolved", starts=f"2026-11-23T10:{t - 2:02d}:00Z", ends=end))
+        await api.am(bodies.website(starts=f"2026-11-23T10:{t + 1:02d}:00Z"))
+    [inc] = await api.incidents()
+    assert inc["state"] == "open"
+    detail = await api.incident(inc["id"])
+    assert len(await api.incidents()) == 1
+    articles = [a["body"] for a in (await api.ticket(inc["ticket"]))["articles"]]
+    assert sum(b.startswith("Flapping:") for b in articles) == 1
+    await api.deliver()
+    assert len(mailbox.to("curator@acme.example")) <= 2  # affected, restored; the relapses wait or are dropped
+    # the last recovery: it stays open until quiet for flap_settle
+    status, body = await api.am(bodies.website("resolved", starts="2026-11-23T10:13:00Z", ends="2026-11-23T10:20:00Z"))
+    assert body["alerts"][0]["action"] == "hold"
+    held = await api.incident(inc["id"])
+    assert held["state"] == "open" and held["flapping"] and held["settle_at"]
+    assert await api.svc.pipeline.settle_flapping() == 0
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    assert await api.svc.pipeline.settle_flapping(later) == 1
+    assert await api.svc.pipeline.settle_flapping(later) == 0
+    done = await api.incident(inc["id"])
+    assert done["state"] == "resolved" and not done["flapping"]
+    assert detail["occurrences"] >= 7 and detail["flapping"]

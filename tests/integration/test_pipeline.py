@@ -79,7 +79,17 @@ async def test_relapse_within_window_reopens_the_same_incident(api: Api, mailbox
     assert inc["state"] == "open" and inc["reopened"] == 1 and inc["resolved_at"] is None
     await api.deliver()
     subjects = [m["subject"] for m in mailbox.to(ACME)]
-    assert len(subjects) == 3 and "affected again" in subjects[2]
+    assert len(subjects) == 2  # told of it a moment ago: the relapse notice waits out min_notice_interval
+    again = [r for r in await api.outbox() if r["state"] == "pending"]
+    assert len(again) == 1 and "affected again" in again[0]["payload"]["subject"]
+    first = (await api.outbox())[0]
+    waits = (again[0]["next_attempt_at"] - first["next_attempt_at"]).total_seconds()
+    assert 899 <= waits <= 901  # 15 minutes after the first "affected" notice
+    # and if it recovers before then, the curator is spared both the relapse and its recovery
+    await api.am(bodies.website("resolved", starts="2026-11-23T10:30:00Z", ends="2026-11-23T10:35:00Z"))
+    await api.deliver()
+    assert len(mailbox.to(ACME)) == 2
+    assert {r["state"] for r in await api.outbox()} == {"delivered", "cancelled"}
 
 
 async def test_zabbix_raid_degraded_is_a_silent_fault(api: Api, mailbox: Any) -> None:
