@@ -30,6 +30,7 @@ from bridge.schema import (
     redundancy_state,
 )
 from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
+from classifier.inventory import norm_host
 from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
 from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
@@ -239,7 +240,84 @@ class Pipeline:
             )
         else:
             await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(last_event_id=event_id))
+        if row["attached"] and row["incident_id"] is not None and not stale:
+            attached = await self._attached(conn, p, row, alert_was, now, order)
+            if attached is not None:
+                return attached
         return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order)
+
+    async def _attached(
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        row: dict[str, Any],
+        alert_was: AlertStatus | None,
+        now: datetime,
+        order: float,
+    ) -> Outcome | None:
+        """An alert that joined its parent host's incident: repeats count there, a recovery leaves it.
+        None when the parent's incident is no longer open (the alert is then handled on its own)."""
+        a = p.alert
+        parent = (
+            (await conn.execute(select(incidents).where(incidents.c.id == row["incident_id"]).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if parent is None or parent["state"] != "open":
+            await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(attached=False, incident_id=None))
+            return None
+        out = Outcome(
+            a.identity,
+            "repeat",
+            f"attached to incident {parent['id']} of the host it depends on",
+            p.customer.id,
+            incident_id=parent["id"],
+            ticket=parent["ticket"],
+            kind=parent["kind"],
+        )
+        values: dict[str, Any] = {"last_seen": now, "last_order": order}
+        if a.status is AlertStatus.RESOLVED and alert_was is AlertStatus.FIRING:
+            out.action, out.why = "detach", f"recovered while attached to incident {parent['id']}"
+            values.update(status="resolved", ends_at=a.ends_at or now, attached=False)
+            await self.desk.add_article(
+                conn,
+                parent["id"],
+                self.settings.system_requester,
+                f"Dependent alert recovered: {a.title} ({a.host or a.identity}).",
+                now,
+            )
+        elif a.status is AlertStatus.FIRING:
+            values.update(status="firing", occurrences=alerts.c.occurrences + 1)
+        await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(**values))
+        return out
+
+    async def _down_parent(self, conn: AsyncConnection, p: Prepared) -> dict[str, Any] | None:
+        """The open service-affecting incident of a host this alert's host depends on, if any."""
+        host = p.alert.host
+        if not host:
+            return None
+        parents = [norm_host(x) for d in p.customer.dependencies for x in d.parents_of(host)]
+        if not parents:
+            return None
+        row = (
+            (
+                await conn.execute(
+                    select(incidents)
+                    .where(
+                        incidents.c.customer == p.customer.id,
+                        incidents.c.state == "open",
+                        func.lower(incidents.c.host).in_(parents),
+                        incidents.c.kind == "incident",
+                    )
+                    .order_by(incidents.c.id)
+                    .limit(1)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
 
     async def sync_maintenance(self, windows: list[Maintenance], now: datetime | None = None) -> int:
         """Store the configured maintenance windows (once each, whichever replica starts first)."""
@@ -287,7 +365,12 @@ class Pipeline:
                     await conn.execute(
                         select(func.count())
                         .select_from(alerts)
-                        .where(alerts.c.incident_id == inc["id"], alerts.c.status == "firing", alerts.c.id != row_id)
+                        .where(
+                            alerts.c.incident_id == inc["id"],
+                            alerts.c.status == "firing",
+                            alerts.c.id != row_id,
+                            alerts.c.attached.is_(False),
+                        )
                     )
                 ).scalar_one()
                 view = IncidentView(
@@ -308,6 +391,42 @@ class Pipeline:
                 reopen_window=self.settings.lifecycle.reopen_window,
             )
             out = Outcome(a.identity, t.action.value, t.why, p.customer.id, kind=v.kind)
+            if t.action is Action.OPEN and row_id is not None and (parent := await self._down_parent(conn, p)):
+                # its host depends on one that is down: it joins that incident instead of opening its own
+                await conn.execute(
+                    update(alerts)
+                    .where(alerts.c.id == row_id)
+                    .values(
+                        incident_id=parent["id"],
+                        attached=True,
+                        status="firing",
+                        last_order=order,
+                        last_seen=now,
+                        occurrences=alerts.c.occurrences + 1,
+                    )
+                )
+                await conn.execute(
+                    update(incidents)
+                    .where(incidents.c.id == parent["id"])
+                    .values(occurrences=incidents.c.occurrences + 1, updated_at=now)
+                )
+                await self.desk.add_article(
+                    conn,
+                    parent["id"],
+                    self.settings.system_requester,
+                    f"Dependent alert attached: {a.title} ({a.host}); {a.host} depends on {parent['host']}, which is "
+                    "down.",
+                    now,
+                )
+                return Outcome(
+                    a.identity,
+                    "attach",
+                    f"{a.host} depends on {parent['host']}, which is down",
+                    p.customer.id,
+                    incident_id=parent["id"],
+                    ticket=parent["ticket"],
+                    kind=parent["kind"],
+                )
             if t.action in (Action.OPEN, Action.SUPERSEDE):
                 if t.action is Action.SUPERSEDE and inc is not None:
                     await self._close(conn, inc, now, "superseded by a relapse")
@@ -554,6 +673,12 @@ class Pipeline:
             )
         elif action is Action.RESOLVE:
             values.update(state="resolved", resolved_at=now, settle_at=None)
+            # dependents still down get their own incidents (taken up like alerts after a maintenance window)
+            await conn.execute(
+                update(alerts)
+                .where(alerts.c.incident_id == inc["id"], alerts.c.attached.is_(True), alerts.c.status == "firing")
+                .values(attached=False, incident_id=None, suppressed=True)
+            )
             await self.desk.set_state(conn, inc["id"], "resolved", now)
             text = (
                 f"Closed at the source by {a.update.user or 'a user'}: {a.update.message}"

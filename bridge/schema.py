@@ -95,6 +95,7 @@ alerts = Table(
     Column("member", String(255), nullable=True),
     Column("last_event_id", Integer, nullable=True),  # the inbox event that last carried it
     Column("suppressed", Boolean, nullable=False, default=False),  # held back by a maintenance window
+    Column("attached", Boolean, nullable=False, default=False),  # joined a parent host's incident
     UniqueConstraint("customer", "source", "identity", name="uq_alerts_identity"),
     Index("ix_alerts_incident", "incident_id"),
     Index("ix_alerts_member_group", "customer", "member_group"),

@@ -124,6 +124,17 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
+class Dependency(Strict):
+    """Hosts that sit behind others (behind a switch or an uplink, VMs on a hypervisor): while a parent is
+    down, their alerts join the parent's incident instead of opening their own."""
+
+    hosts: list[str] = Field(min_length=1)  # the dependent hosts (globs allowed)
+    parents: list[str] = Field(min_length=1)  # the hosts they depend on
+
+    def parents_of(self, host: str) -> list[str]:
+        return list(self.parents) if any(host_matches(h, host) for h in self.hosts) else []
+
+
 class Contract(Strict):
     """The customer's service-level contract: deadlines per priority and when the clock runs."""
 
@@ -174,6 +185,7 @@ class Customer(Strict):
     rules: list[Rule] = Field(default_factory=list)  # tried before the site's and the pack's rules
     impact: Level | None = None  # every alert of this customer has at least this impact
     urgency_boost: int = Field(default=0, ge=0, le=2)  # raise the urgency of all its alerts by steps
+    dependencies: list[Dependency] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> Customer:

@@ -87,7 +87,7 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     env = {"ALERTBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/db/ab.db"}
     for _ in range(2):
         r = run("migrate", "--config", "config/example.yaml", env=env)
-        assert r.returncode == 0 and "revision 0004" in r.stdout, r.stderr
+        assert r.returncode == 0 and "revision 0005" in r.stdout, r.stderr
 
 
 def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -172,3 +172,27 @@ async def test_array_failed_after_degraded_is_an_incident_linked_to_the_fault(ap
     assert (await api.incident(inc["id"]))["links"] == [{"id": fault["id"], "relation": "caused_by"}]
     await api.deliver()
     assert len(mailbox.to(ACME)) == 1
+
+
+async def test_dependents_join_the_parent_incident_and_get_their_own_when_it_recovers(api: Api, mailbox: Any) -> None:
+    status, body = await api.am(node_down("sw-core.acme"))
+    [switch] = await api.incidents(customer="acme")
+    assert switch["kind"] == "incident" and switch["host"] == "sw-core.acme"
+    for host in ("web01.acme", "web02.acme"):
+        status, body = await api.am(node_down(host))
+        assert [o["action"] for o in body["alerts"]] == ["attach"] and body["alerts"][0]["incident_id"] == switch["id"]
+    status, body = await api.am(node_down("web01.acme"))  # a repeat stays attached
+    assert [o["action"] for o in body["alerts"]] == ["repeat"]
+    assert len(await api.incidents(customer="acme")) == 1
+    detail = await api.incident(switch["id"])
+    assert {a["host"] for a in detail["alerts"]} == {"sw-core.acme", "web01.acme", "web02.acme"}
+    # web02 comes back while the switch is still down: it leaves the switch's incident
+    status, body = await api.am(node_down("web02.acme", "resolved"))
+    assert [o["action"] for o in body["alerts"]] == ["detach"]
+    # the switch recovers, web01 stays down: the switch's incident resolves, web01 gets its own
+    status, body = await api.am(node_down("sw-core.acme", "resolved"))
+    assert [o["action"] for o in body["alerts"]] == ["resolve"]
+    assert await api.svc.sla.release_maintenance() == 1
+    own = [i for i in await api.incidents(customer="acme") if i["host"] == "web01.acme"]
+    assert len(own) == 1 and own[0]["kind"] == "fault"  # one of the two frontends: a silent fault
+    assert (await api.incident(switch["id"]))["state"] == "resolved"
