@@ -71,6 +71,11 @@ class BuiltinDesk:
         )
         await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now))
 
+    async def set_queue(self, conn: AsyncConnection, incident_id: int, queue: str, now: datetime) -> None:
+        await conn.execute(
+            update(tickets).where(tickets.c.incident_id == incident_id).values(queue=queue, updated_at=now)
+        )
+
     async def set_state(self, conn: AsyncConnection, incident_id: int, state: str, now: datetime) -> None:
         await conn.execute(
             update(tickets).where(tickets.c.incident_id == incident_id).values(state=state, updated_at=now)

@@ -244,7 +244,8 @@ class Pipeline:
             attached = await self._attached(conn, p, row, alert_was, now, order)
             if attached is not None:
                 return attached
-        return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order)
+        joined = row["incident_id"] if not row["attached"] else None
+        return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order, joined)
 
     async def _attached(
         self,
@@ -289,6 +290,83 @@ class Pipeline:
         elif a.status is AlertStatus.FIRING:
             values.update(status="firing", occurrences=alerts.c.occurrences + 1)
         await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(**values))
+        return out
+
+    async def _same_problem(self, conn: AsyncConnection, p: Prepared) -> dict[str, Any] | None:
+        """An open incident another source opened for the same problem: the same host and the same meaning
+        (Zabbix and Alertmanager both see web01 down), or an engineer's finding on this host or service
+        that monitoring now confirms."""
+        a, v = p.alert, p.verdict
+        base_rule = v.rule.split(":")[-1]
+        conds = [incidents.c.customer == p.customer.id, incidents.c.state == "open"]
+        host = norm_host(a.host) if a.host else ""
+        candidates = (
+            (
+                await conn.execute(
+                    select(incidents).where(*conds, incidents.c.source != a.source).order_by(incidents.c.id).limit(50)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for c in candidates:
+            same_host = bool(host) and norm_host(c["host"] or "") == host
+            if c["origin"] == "engineer" and a.source != "engineer":
+                # a finding about a host is confirmed on that host; one about a service, on that service
+                same_service = p.service is not None and c["service"] == p.service.id
+                if same_host if c["host"] else same_service:
+                    return dict(c)
+            elif same_host and c["kind"] == v.kind and c["rule"].split(":")[-1] == base_rule:
+                return dict(c)
+        return None
+
+    async def _join(
+        self, conn: AsyncConnection, p: Prepared, inc: dict[str, Any], row_id: int, order: float, now: datetime
+    ) -> Outcome:
+        """The alert joins an incident of another source about the same problem; a service-affecting
+        alert raises a silent fault it joins to an incident (the curator hears of it then)."""
+        a, v = p.alert, p.verdict
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == row_id)
+            .values(
+                incident_id=inc["id"],
+                attached=False,
+                status="firing",
+                last_order=order,
+                last_seen=now,
+                occurrences=alerts.c.occurrences + 1,
+            )
+        )
+        values: dict[str, Any] = {"occurrences": incidents.c.occurrences + 1, "updated_at": now}
+        what = "confirms the engineer's finding" if inc["origin"] == "engineer" else "sees the same problem"
+        text = f"{a.source.capitalize()} {what}: {a.title} ({a.host or '-'})."
+        escalate = v.kind == "incident" and inc["kind"] == "fault"
+        if escalate:
+            values.update(kind="incident", priority=v.priority, impact=v.impact, urgency=v.urgency)
+            text += f" It is service-affecting ({v.rule}): the fault becomes an incident."
+            await self.desk.set_queue(conn, inc["id"], self.desk.queue_for("incident"), now)
+        await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+        await self.desk.add_article(conn, inc["id"], self.settings.system_requester, text, now)
+        out = Outcome(
+            a.identity,
+            "attach",
+            what,
+            p.customer.id,
+            incident_id=inc["id"],
+            ticket=inc["ticket"],
+            kind="incident" if escalate else inc["kind"],
+        )
+        if escalate:
+            out.notices = await self._queue_notices(
+                conn,
+                p.customer,
+                {**inc, "kind": "incident", "priority": v.priority},
+                Notice.AFFECTED,
+                Action.OPEN,
+                inc["episode"],
+                now,
+            )
         return out
 
     async def _down_parent(self, conn: AsyncConnection, p: Prepared) -> dict[str, Any] | None:
@@ -354,11 +432,26 @@ class Pipeline:
         row_id: int | None,
         is_new: bool = False,
         order: float = 0.0,
+        joined: int | None = None,
     ) -> Outcome:
-        """Move the incident of `p.key` through the state machine for what arrived, and persist it."""
+        """Move the incident of `p.key` (or the one the alert joined) through the state machine for what
+        arrived, and persist it."""
         a, v = p.alert, p.verdict
         for _attempt in range(3):
             inc = await self._active_incident(conn, p.key)
+            if inc is None and joined is not None:  # it joined another source's incident for the same problem
+                got = (
+                    (
+                        await conn.execute(
+                            select(incidents)
+                            .where(incidents.c.id == joined, incidents.c.active_key.is_not(None))
+                            .with_for_update()
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                inc = dict(got) if got else None
             view = None
             if inc is not None:
                 other = (
@@ -391,6 +484,8 @@ class Pipeline:
                 reopen_window=self.settings.lifecycle.reopen_window,
             )
             out = Outcome(a.identity, t.action.value, t.why, p.customer.id, kind=v.kind)
+            if t.action is Action.OPEN and row_id is not None and (same := await self._same_problem(conn, p)):
+                return await self._join(conn, p, same, row_id, order, now)
             if t.action is Action.OPEN and row_id is not None and (parent := await self._down_parent(conn, p)):
                 # its host depends on one that is down: it joins that incident instead of opening its own
                 await conn.execute(

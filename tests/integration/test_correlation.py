@@ -1,0 +1,112 @@
+"""Cross-source correlation: Zabbix and Alertmanager about the same problem share one incident; an
+engineer's finding confirmed by monitoring stays the engineer's incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import fixture_json, load_settings
+from tests.integration import bodies
+from tests.integration.api import ENG, Api
+
+ACME = "curator@acme.example"
+
+
+@pytest.fixture
+async def api(database_url: str, mailbox: Any, service_factory: Any) -> Api:
+    return Api(await service_factory(load_settings(database_url, mailbox.url)))
+
+
+def zbx_icmp(status: str = "problem") -> dict[str, Any]:
+    z = fixture_json("zabbix/problem.json" if status == "problem" else "zabbix/recovery.json")
+    z.update(
+        event_id="70",
+        trigger_id="24001",
+        host_host="mail.acme",
+        host_name="mail.acme",
+        event_name="Unavailable by ICMP ping",
+        trigger_name="Unavailable by ICMP ping",
+        trigger_description="Last three attempts returned timeout.",
+        item_key="icmpping",
+        item_name="ICMP ping",
+        event_opdata="",
+        event_tags='[{"tag":"customer","value":"acme"}]',
+        event_tags_parsed=[{"tag": "customer", "value": "acme"}],
+    )
+    if status != "problem":
+        z.update(event_recovery_id="71")
+    return z
+
+
+def am_host_down(status: str = "firing") -> dict[str, Any]:
+    labels = {
+        "alertname": "HostDown",
+        "instance": "mail.acme:9100",
+        "job": "node",
+        "customer": "acme",
+        "severity": "critical",
+    }
+    return bodies.body(
+        [
+            bodies.alert(
+                labels,
+                {"summary": "Host mail.acme is down"},
+                status,
+                ends="2026-11-23T11:00:00Z",
+                expr='up{job="node"} == 0',
+            )
+        ]
+    )
+
+
+async def test_zabbix_and_alertmanager_see_the_same_host_down(api: Api, mailbox: Any) -> None:
+    status, body = await api.zbx(zbx_icmp())
+    assert body["alerts"][0]["action"] == "open"
+    status, body = await api.am(am_host_down())
+    assert body["alerts"][0]["action"] == "attach"
+    [inc] = await api.incidents(customer="acme")
+    assert {a["source"] for a in (await api.incident(inc["id"]))["alerts"]} == {"zabbix", "alertmanager"}
+    status, body = await api.am(am_host_down())  # a repeat stays on it
+    assert body["alerts"][0]["action"] == "repeat"
+    status, body = await api.zbx(zbx_icmp("recovery"))
+    assert body["alerts"][0]["action"] == "detach"  # Alertmanager still sees it down
+    status, body = await api.am(am_host_down("resolved"))
+    assert body["alerts"][0]["action"] == "resolve"
+    await api.deliver()
+    assert len(mailbox.to(ACME)) == 2 and len(await api.incidents(customer="acme")) == 1
+
+
+async def test_finding_confirmed_by_monitoring_keeps_the_engineer_origin(api: Api, mailbox: Any) -> None:
+    finding = {
+        "customer": "acme",
+        "host": "mail.acme",
+        "title": "Mail queue on mail.acme grows, disk nearly full",
+        "engineer": "Ivan Petrov",
+        "service_affecting": False,
+    }
+    status, body = await api.post("/api/v1/findings", finding, ENG)
+    [inc] = await api.incidents(customer="acme")
+    assert (inc["kind"], inc["origin"]) == ("fault", "engineer")
+    status, body = await api.zbx(zbx_icmp())  # later the host goes down: monitoring confirms it
+    assert body["alerts"][0]["action"] == "attach" and body["alerts"][0]["kind"] == "incident"
+    [inc] = await api.incidents(customer="acme")
+    assert (inc["kind"], inc["origin"], inc["requester"]) == ("incident", "engineer", "Ivan Petrov")
+    assert (await api.ticket(inc["ticket"]))["queue"] == "Incidents"
+    await api.deliver()
+    assert len(mailbox.to(ACME)) == 1
+
+
+async def test_different_problems_on_one_host_stay_apart(api: Api) -> None:
+    await api.zbx(zbx_icmp())
+    labels = {
+        "alertname": "NodeFilesystemAlmostOutOfSpace",
+        "instance": "mail.acme:9100",
+        "customer": "acme",
+        "severity": "warning",
+        "mountpoint": "/var",
+    }
+    status, body = await api.am(bodies.body([bodies.alert(labels, {"summary": "/var on mail.acme is almost full"})]))
+    assert body["alerts"][0]["action"] == "open"
+    assert len(await api.incidents(customer="acme")) == 2
