@@ -79,6 +79,8 @@ class LifecycleSettings(Strict):
     flap_changes: int = Field(default=4, ge=2)  # this many state changes within flap_window mark it flapping
     flap_window: Duration = 1800.0
     flap_settle: Duration = 900.0  # a flapping incident resolves only after this long without firing
+    storm_threshold: int = Field(default=10, ge=0)  # this many new incidents of one service within storm_window:
+    storm_window: Duration = 300.0  # later new alerts of that service join its first open one (0 = off)
 
     @field_validator(
         "reopen_window",

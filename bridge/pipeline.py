@@ -320,8 +320,46 @@ class Pipeline:
                 return dict(c)
         return None
 
+    async def _storm(self, conn: AsyncConnection, p: Prepared, now: datetime) -> dict[str, Any] | None:
+        """The first open incident of this service when it is in a storm: `storm_threshold` incidents or
+        more opened for it within `storm_window`."""
+        life = self.settings.lifecycle
+        if p.service is None or life.storm_threshold <= 0:
+            return None
+        since = now - timedelta(seconds=life.storm_window)
+        scope = (
+            incidents.c.customer == p.customer.id,
+            incidents.c.service == p.service.id,
+            incidents.c.opened_at >= since,
+            incidents.c.source != "redundancy",
+        )
+        opened = (await conn.execute(select(func.count()).where(*scope))).scalar_one()
+        if opened < life.storm_threshold:
+            return None
+        first = (
+            (
+                await conn.execute(
+                    select(incidents)
+                    .where(*scope, incidents.c.state == "open")
+                    .order_by(incidents.c.id)
+                    .limit(1)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(first) if first else None
+
     async def _join(
-        self, conn: AsyncConnection, p: Prepared, inc: dict[str, Any], row_id: int, order: float, now: datetime
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        inc: dict[str, Any],
+        row_id: int,
+        order: float,
+        now: datetime,
+        storm: bool = False,
     ) -> Outcome:
         """The alert joins an incident of another source about the same problem; a service-affecting
         alert raises a silent fault it joins to an incident (the curator hears of it then)."""
@@ -339,7 +377,13 @@ class Pipeline:
             )
         )
         values: dict[str, Any] = {"occurrences": incidents.c.occurrences + 1, "updated_at": now}
-        what = "confirms the engineer's finding" if inc["origin"] == "engineer" else "sees the same problem"
+        what = (
+            f"storm on {inc['service']}: joins the first incident of the storm"
+            if storm
+            else "confirms the engineer's finding"
+            if inc["origin"] == "engineer"
+            else "sees the same problem"
+        )
         text = f"{a.source.capitalize()} {what}: {a.title} ({a.host or '-'})."
         escalate = v.kind == "incident" and inc["kind"] == "fault"
         if escalate:
@@ -486,6 +530,8 @@ class Pipeline:
             out = Outcome(a.identity, t.action.value, t.why, p.customer.id, kind=v.kind)
             if t.action is Action.OPEN and row_id is not None and (same := await self._same_problem(conn, p)):
                 return await self._join(conn, p, same, row_id, order, now)
+            if t.action is Action.OPEN and row_id is not None and (storm := await self._storm(conn, p, now)):
+                return await self._join(conn, p, storm, row_id, order, now, storm=True)
             if t.action is Action.OPEN and row_id is not None and (parent := await self._down_parent(conn, p)):
                 # its host depends on one that is down: it joins that incident instead of opening its own
                 await conn.execute(

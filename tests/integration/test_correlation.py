@@ -110,3 +110,16 @@ async def test_different_problems_on_one_host_stay_apart(api: Api) -> None:
     status, body = await api.am(bodies.body([bodies.alert(labels, {"summary": "/var on mail.acme is almost full"})]))
     assert body["alerts"][0]["action"] == "open"
     assert len(await api.incidents(customer="acme")) == 2
+
+
+async def test_a_storm_on_one_service_becomes_one_incident_after_the_threshold(api: Api, mailbox: Any) -> None:
+    for n in range(14):
+        labels = {**bodies.WEBSITE_DOWN, "instance": f"https://p{n}.acme.example/"}
+        status, body = await api.am(bodies.body([bodies.alert(labels, bodies.WEBSITE_ANN)]))
+        assert body["alerts"][0]["action"] == ("open" if n < 10 else "attach")
+    incs = await api.incidents(customer="acme")
+    assert len(incs) == 10
+    first = await api.incident(incs[0]["id"])
+    assert len(first["alerts"]) == 5
+    arts = (await api.ticket(first["ticket"]))["articles"]
+    assert sum("storm on website" in a["body"] for a in arts) == 4
