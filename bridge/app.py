@@ -307,9 +307,27 @@ async def get_incident(request: web.Request) -> web.StreamResponse:
                 incident_links.c.linked_id == row["id"]
             )
         )
+        history = (
+            await conn.execute(
+                select(articles.c.created_at, articles.c.author, articles.c.body, articles.c.visible_to_customer)
+                .select_from(articles.join(tickets, articles.c.ticket_id == tickets.c.id))
+                .where(tickets.c.incident_id == row["id"])
+                .order_by(articles.c.id)
+            )
+        ).all()
         links = [{"id": r[0], "relation": r[1]} for r in out.all()]
         links += [{"id": r[0], "relation": "causes" if r[1] == "caused_by" else f"{r[1]}_of"} for r in back.all()]
-    return web.json_response(incident_json(row, list(al), sorted(links, key=lambda x: x["id"])))
+    body = incident_json(row, list(al), sorted(links, key=lambda x: x["id"]))
+    body["history"] = [
+        {
+            "at": h.created_at.isoformat(),
+            "author": h.author,
+            "text": h.body.split("\n", 1)[0][:300],
+            "visible_to_customer": h.visible_to_customer,
+        }
+        for h in history
+    ]
+    return web.json_response(body)
 
 
 class Acknowledgement(BaseModel):

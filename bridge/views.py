@@ -19,6 +19,13 @@ class AlertOut(BaseModel):
     last_seen: datetime
 
 
+class HistoryOut(BaseModel):
+    at: datetime
+    author: str
+    text: str
+    visible_to_customer: bool
+
+
 class LinkOut(BaseModel):
     id: int = Field(description="the other incident")
     relation: str = Field(description="caused_by: the other incident led to this one; causes: the reverse")
@@ -60,6 +67,7 @@ class IncidentOut(BaseModel):
     settle_at: datetime | None = Field(default=None, description="a flapping incident resolves if quiet until then")
     alerts: list[AlertOut] | None = None
     links: list[LinkOut] | None = None
+    history: list[HistoryOut] | None = Field(default=None, description="what happened, oldest first (one incident)")
 
 
 class ArticleOut(BaseModel):

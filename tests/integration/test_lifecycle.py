@@ -123,3 +123,12 @@ async def test_flapping_check_keeps_one_incident_and_resolves_once_quiet(api: Ap
     done = await api.incident(inc["id"])
     assert done["state"] == "resolved" and not done["flapping"]
     assert detail["occurrences"] >= 7 and detail["flapping"]
+
+
+async def test_incident_shows_its_history(api: Api) -> None:
+    await api.am(bodies.website())
+    await api.am(bodies.website("resolved"))
+    [inc] = await api.incidents()
+    history = (await api.incident(inc["id"]))["history"]
+    assert history[0]["text"].startswith("Opened by monitoring") and history[-1]["text"].startswith("Recovered")
+    assert [h["at"] for h in history] == sorted(h["at"] for h in history)
