@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bridge.views import Accepted, IncidentOut, IncidentPage, Problem, TicketOut
+from bridge.views import Accepted, IncidentOut, IncidentPage, Problem, TicketOut, Window
 from connectors.alertmanager import AMWebhook
 from connectors.findings import Finding
 from connectors.zabbix import ZabbixWebhook
@@ -74,16 +74,44 @@ def _get(
     }
 
 
+def _action(
+    summary: str, body: str | None, answer: str, ok: str, by_id: bool, conflict: str | None = None, status: str = "200"
+) -> dict[str, Any]:
+    """A POST that changes one thing (scope `work`)."""
+    op: dict[str, Any] = {"summary": summary, "security": [{"bearer": []}], "x-scope": "work"}
+    if by_id:
+        op["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}]
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    responses = {status: _json(answer, ok), **_errors("400", "401", "403", "404", "413", "415", "422", "503")}
+    if conflict:
+        responses["409"] = _json("Problem", conflict)
+    op["responses"] = responses
+    return {"post": op}
+
+
 def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
 @cache
 def document() -> dict[str, Any]:
-    from bridge.app import Acknowledgement
+    from bridge.app import Acknowledgement, WindowIn
 
     schemas = _collect(
-        [AMWebhook, ZabbixWebhook, Finding, Acknowledgement, Accepted, IncidentOut, IncidentPage, TicketOut, Problem]
+        [
+            AMWebhook,
+            ZabbixWebhook,
+            Finding,
+            Acknowledgement,
+            WindowIn,
+            Window,
+            Accepted,
+            IncidentOut,
+            IncidentPage,
+            TicketOut,
+            Problem,
+        ]
     )
     health = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
     return {
@@ -117,43 +145,36 @@ def document() -> dict[str, Any]:
                 [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}],
                 ("400", "401", "403", "404"),
             ),
-            "/api/v1/incidents/{id}/acknowledge": {
-                "post": {
-                    "summary": "An engineer takes the incident (meets the reaction deadline)",
+            "/api/v1/incidents/{id}/acknowledge": _action(
+                "An engineer takes the incident (meets the reaction deadline)",
+                "Acknowledgement",
+                "IncidentOut",
+                "Acknowledged",
+                True,
+            ),
+            "/api/v1/incidents/{id}/close": _action(
+                "A person closes the incident and its ticket",
+                "Acknowledgement",
+                "IncidentOut",
+                "Closed",
+                True,
+                conflict="Already closed",
+            ),
+            "/api/v1/maintenance": {
+                **_action("Open a maintenance window", "WindowIn", "Window", "Created", False, status="201"),
+                "get": {
+                    "summary": "Maintenance windows not ended yet",
                     "security": [{"bearer": []}],
-                    "x-scope": "work",
-                    "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("Acknowledgement")}},
-                    },
+                    "parameters": [_q("customer", {"type": "string"})],
                     "responses": {
-                        "200": _json("IncidentOut", "Acknowledged"),
-                        **_errors("400", "401", "403", "404", "413", "415", "422", "503"),
+                        "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                        **_errors("401", "403", "503"),
                     },
-                }
+                },
             },
-            "/api/v1/incidents/{id}/close": {
-                "post": {
-                    "summary": "A person closes the incident and its ticket",
-                    "security": [{"bearer": []}],
-                    "x-scope": "work",
-                    "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("Acknowledgement")}},
-                    },
-                    "responses": {
-                        "200": _json("IncidentOut", "Closed"),
-                        "409": _json("Problem", "Already closed"),
-                        **_errors("400", "401", "403", "404", "413", "415", "422", "503"),
-                    },
-                }
-            },
+            "/api/v1/maintenance/{id}/end": _action(
+                "End a maintenance window now", None, "Window", "Ended", True, conflict="Already ended"
+            ),
             "/api/v1/tickets/{number}": _get(
                 "A ticket of the built-in desk with its articles",
                 "TicketOut",

@@ -320,6 +320,23 @@ class Pipeline:
                 return dict(c)
         return None
 
+    async def _hang(
+        self, conn: AsyncConnection, row_id: int, incident_id: int, attached: bool, order: float, now: datetime
+    ) -> None:
+        """A firing alert joins another incident (same problem, storm) or attaches to its parent's."""
+        await conn.execute(
+            update(alerts)
+            .where(alerts.c.id == row_id)
+            .values(
+                incident_id=incident_id,
+                attached=attached,
+                status="firing",
+                last_order=order,
+                last_seen=now,
+                occurrences=alerts.c.occurrences + 1,
+            )
+        )
+
     async def _storm(self, conn: AsyncConnection, p: Prepared, now: datetime) -> dict[str, Any] | None:
         """The first open incident of this service when it is in a storm: `storm_threshold` incidents or
         more opened for it within `storm_window`."""
@@ -364,18 +381,7 @@ class Pipeline:
         """The alert joins an incident of another source about the same problem; a service-affecting
         alert raises a silent fault it joins to an incident (the curator hears of it then)."""
         a, v = p.alert, p.verdict
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == row_id)
-            .values(
-                incident_id=inc["id"],
-                attached=False,
-                status="firing",
-                last_order=order,
-                last_seen=now,
-                occurrences=alerts.c.occurrences + 1,
-            )
-        )
+        await self._hang(conn, row_id, inc["id"], False, order, now)
         values: dict[str, Any] = {"occurrences": incidents.c.occurrences + 1, "updated_at": now}
         what = (
             f"storm on {inc['service']}: joins the first incident of the storm"
@@ -534,18 +540,7 @@ class Pipeline:
                 return await self._join(conn, p, storm, row_id, order, now, storm=True)
             if t.action is Action.OPEN and row_id is not None and (parent := await self._down_parent(conn, p)):
                 # its host depends on one that is down: it joins that incident instead of opening its own
-                await conn.execute(
-                    update(alerts)
-                    .where(alerts.c.id == row_id)
-                    .values(
-                        incident_id=parent["id"],
-                        attached=True,
-                        status="firing",
-                        last_order=order,
-                        last_seen=now,
-                        occurrences=alerts.c.occurrences + 1,
-                    )
-                )
+                await self._hang(conn, row_id, parent["id"], True, order, now)
                 await conn.execute(
                     update(incidents)
                     .where(incidents.c.id == parent["id"])

@@ -93,6 +93,19 @@ class TicketOut(BaseModel):
     articles: list[ArticleOut]
 
 
+class Window(BaseModel):
+    id: int
+    customer: str
+    service: str | None
+    host: str | None
+    reason: str
+    created_by: str
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    ended_at: datetime | None
+
+
 class IncidentPage(BaseModel):
     incidents: list[IncidentOut]
     total: int
