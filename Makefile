@@ -38,6 +38,8 @@ run: venv .env
 
 test: dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/mypy connectors classifier dedupe bridge
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 e2e: dev
