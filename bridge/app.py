@@ -25,7 +25,7 @@ from bridge.db import Database
 from bridge.desk import BuiltinDesk
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
-from bridge.pipeline import Pipeline, Rejected
+from bridge.pipeline import Pipeline, Rejected, close_incident
 from bridge.schema import alerts, articles, incident_links, incidents, maintenance_windows, outbox, tickets
 from bridge.timers import TimedWork
 from bridge.views import incident_json, ticket_json
@@ -392,19 +392,15 @@ async def _close(
     """A person closes the incident and its ticket; the same problem firing later opens a new, linked one."""
     if row["state"] == "closed":
         return problem(409, "already_closed", f"incident {row['id']} is already closed")
-    await conn.execute(
-        update(incidents)
-        .where(incidents.c.id == row["id"])
-        .values(
-            state="closed",
-            active_key=None,
-            closed_at=now,
-            updated_at=now,
-            acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
-        )
+    await close_incident(
+        conn,
+        desk,
+        row["id"],
+        who.engineer,
+        f"Closed by {who.engineer}." + _note(who),
+        now,
+        acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
     )
-    await desk.set_state(conn, row["id"], "closed", now)
-    await desk.add_article(conn, row["id"], who.engineer, f"Closed by {who.engineer}." + _note(who), now)
     return None
 
 

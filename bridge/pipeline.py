@@ -93,6 +93,25 @@ class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
+async def close_incident(
+    conn: AsyncConnection,
+    desk: BuiltinDesk,
+    incident_id: int,
+    author: str,
+    text: str,
+    now: datetime,
+    **also: Any,
+) -> None:
+    """Close an incident and its ticket: its key is free again, so the problem firing later opens a new one."""
+    await conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(state="closed", active_key=None, closed_at=now, updated_at=now, **also)
+    )
+    await desk.set_state(conn, incident_id, "closed", now)
+    await desk.add_article(conn, incident_id, author, text, now)
+
+
 def _is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL chose this transaction as a deadlock victim (or a serialization failure): safe to retry."""
     if not isinstance(exc, DBAPIError):
@@ -353,20 +372,7 @@ class Pipeline:
         opened = (await conn.execute(select(func.count()).where(*scope))).scalar_one()
         if opened < life.storm_threshold:
             return None
-        first = (
-            (
-                await conn.execute(
-                    select(incidents)
-                    .where(*scope, incidents.c.state == "open")
-                    .order_by(incidents.c.id)
-                    .limit(1)
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return dict(first) if first else None
+        return await self._first_open(conn, *scope)
 
     async def _join(
         self,
@@ -427,16 +433,20 @@ class Pipeline:
         parents = [norm_host(x) for d in p.customer.dependencies for x in d.parents_of(host)]
         if not parents:
             return None
+        return await self._first_open(
+            conn,
+            incidents.c.customer == p.customer.id,
+            func.lower(incidents.c.host).in_(parents),
+            incidents.c.kind == "incident",
+        )
+
+    async def _first_open(self, conn: AsyncConnection, *conds: Any) -> dict[str, Any] | None:
+        """The oldest open incident matching `conds`, locked for this transaction."""
         row = (
             (
                 await conn.execute(
                     select(incidents)
-                    .where(
-                        incidents.c.customer == p.customer.id,
-                        incidents.c.state == "open",
-                        func.lower(incidents.c.host).in_(parents),
-                        incidents.c.kind == "incident",
-                    )
+                    .where(*conds, incidents.c.state == "open")
                     .order_by(incidents.c.id)
                     .limit(1)
                     .with_for_update()
@@ -741,13 +751,7 @@ class Pipeline:
         return inc
 
     async def _close(self, conn: AsyncConnection, inc: dict[str, Any], now: datetime, why: str) -> None:
-        await conn.execute(
-            update(incidents)
-            .where(incidents.c.id == inc["id"])
-            .values(state="closed", active_key=None, closed_at=now, updated_at=now)
-        )
-        await self.desk.set_state(conn, inc["id"], "closed", now)
-        await self.desk.add_article(conn, inc["id"], self.settings.system_requester, f"Closed: {why}.", now)
+        await close_incident(conn, self.desk, inc["id"], self.settings.system_requester, f"Closed: {why}.", now)
 
     async def _apply(
         self,
