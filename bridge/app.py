@@ -53,6 +53,7 @@ FILTERS = {
     "state": {"open", "resolved", "closed"},
     "origin": {"monitoring", "engineer", "customer"},
 }
+STAGES = {"new", "in_progress", "resolved", "closed"}
 
 
 def problem(status: int, error: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
@@ -247,7 +248,7 @@ async def list_incidents(request: web.Request) -> web.StreamResponse:
     try:
         limit = _int_param(request, "limit", 100, 1, 5000)
         offset = _int_param(request, "offset", 0, 0, 10**9)
-        known = {"customer", "kind", "state", "origin", "service", "limit", "offset"}
+        known = {"customer", "kind", "state", "stage", "origin", "service", "limit", "offset"}
         unknown = sorted(set(request.query) - known)
         if unknown:
             raise _Bad(400, "bad_parameter", f"unknown filter(s) {unknown}; use {sorted(known)}")
@@ -258,6 +259,16 @@ async def list_incidents(request: web.Request) -> web.StreamResponse:
                 if v not in allowed:
                     raise _Bad(400, "bad_parameter", f"{name} must be one of {sorted(allowed)}, not {v!r}")
                 conds.append(incidents.c[name] == v)
+        stage = request.query.get("stage")
+        if stage is not None:
+            if stage not in STAGES:
+                raise _Bad(400, "bad_parameter", f"stage must be one of {sorted(STAGES)}, not {stage!r}")
+            if stage == "new":
+                conds += [incidents.c.state == "open", incidents.c.acknowledged_at.is_(None)]
+            elif stage == "in_progress":
+                conds += [incidents.c.state == "open", incidents.c.acknowledged_at.is_not(None)]
+            else:
+                conds.append(incidents.c.state == stage)
         for name in ("customer", "service"):
             v = request.query.get(name)
             if v is not None:
@@ -378,10 +389,17 @@ async def engineer_action(request: web.Request, act: IncidentAction) -> web.Stre
 async def _acknowledge(
     conn: AsyncConnection, row: dict[str, Any], who: Acknowledgement, now: datetime, desk: BuiltinDesk
 ) -> web.Response | None:
-    if row["acknowledged_at"] is None:
+    if row["acknowledged_at"] is None or row["acknowledged_by"] is None:
         await conn.execute(
-            update(incidents).where(incidents.c.id == row["id"]).values(acknowledged_at=now, updated_at=now)
+            update(incidents)
+            .where(incidents.c.id == row["id"])
+            .values(
+                acknowledged_at=func.coalesce(incidents.c.acknowledged_at, now),
+                acknowledged_by=func.coalesce(incidents.c.acknowledged_by, who.engineer),
+                updated_at=now,
+            )
         )
+    await desk.take(conn, row["id"], now)
     await desk.add_article(conn, row["id"], who.engineer, f"Taken by {who.engineer}." + _note(who), now)
     return None
 

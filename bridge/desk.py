@@ -16,6 +16,9 @@ from bridge.schema import articles, incidents, tickets
 
 
 class BuiltinDesk:
+    """Ticket states: `new` (nobody has taken it) -> `in_progress` (an engineer took it) -> `resolved` -> `closed`;
+    a relapse brings a resolved ticket back to `in_progress` if it had been taken, else to `new`."""
+
     name = "builtin"
 
     def __init__(self, settings: DeskSettings) -> None:
@@ -33,7 +36,7 @@ class BuiltinDesk:
                 customer=incident["customer"],
                 service=incident["service"],
                 queue=self.queue_for(incident["kind"]),
-                state="open",
+                state="new",
                 title=incident["title"],
                 requester=incident["requester"],
                 origin=incident["origin"],
@@ -74,6 +77,14 @@ class BuiltinDesk:
     async def set_queue(self, conn: AsyncConnection, incident_id: int, queue: str, now: datetime) -> None:
         await conn.execute(
             update(tickets).where(tickets.c.incident_id == incident_id).values(queue=queue, updated_at=now)
+        )
+
+    async def take(self, conn: AsyncConnection, incident_id: int, now: datetime) -> None:
+        """An engineer took the ticket: a new ticket is now in progress (other states stay as they are)."""
+        await conn.execute(
+            update(tickets)
+            .where(tickets.c.incident_id == incident_id, tickets.c.state == "new")
+            .values(state="in_progress", updated_at=now)
         )
 
     async def set_state(self, conn: AsyncConnection, incident_id: int, state: str, now: datetime) -> None:

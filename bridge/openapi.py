@@ -134,6 +134,7 @@ def document() -> dict[str, Any]:
                     _q("service", {"type": "string"}),
                     _q("kind", {"type": "string", "enum": ["incident", "fault"]}),
                     _q("state", {"type": "string", "enum": ["open", "resolved", "closed"]}),
+                    _q("stage", {"type": "string", "enum": ["new", "in_progress", "resolved", "closed"]}),
                     _q("origin", {"type": "string", "enum": ["monitoring", "engineer", "customer"]}),
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 100}),
                     _q("offset", {"type": "integer", "minimum": 0, "default": 0}),

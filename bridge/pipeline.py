@@ -834,12 +834,14 @@ class Pipeline:
                 episode=incidents.c.episode + 1,
                 affected_notice=False,
             )
-            await self.desk.set_state(conn, inc["id"], "open", now)
+            await self.desk.set_state(conn, inc["id"], "in_progress" if inc.get("acknowledged_at") else "new", now)
             await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
         elif action is Action.NOTE and a.update is not None:
             u = a.update
-            if "acknowledg" in u.action.lower():  # an engineer reacted in Zabbix: the reaction deadline is met
+            if "acknowledg" in u.action.lower():  # an engineer took it in Zabbix: the reaction deadline is met
                 values["acknowledged_at"] = func.coalesce(incidents.c.acknowledged_at, now)
+                values["acknowledged_by"] = func.coalesce(incidents.c.acknowledged_by, (u.user or "unknown user")[:200])
+                await self.desk.take(conn, inc["id"], now)
             await self.desk.add_article(
                 conn,
                 inc["id"],

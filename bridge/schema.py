@@ -137,6 +137,7 @@ incidents = Table(
     Column("closed_at", TS, nullable=True),
     Column("trace", JSON, nullable=True),  # the classifier's steps, for `alertbridge explain`
     Column("acknowledged_at", TS, nullable=True),  # an engineer reacted (Zabbix acknowledge, API)
+    Column("acknowledged_by", String(200), nullable=True),  # who took it: the incident is in progress
     Column("reaction_due", TS, nullable=True),
     Column("resolution_due", TS, nullable=True),
     Column("reaction_breached_at", TS, nullable=True),

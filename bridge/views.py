@@ -58,7 +58,11 @@ class IncidentOut(BaseModel):
     binding: str = Field(description="how the alert was bound to its customer and service")
     key: str = Field(description="correlation key (always starts with the customer)")
     previous_id: int | None
-    acknowledged_at: datetime | None = None
+    stage: Literal["new", "in_progress", "resolved", "closed"] = Field(
+        description="new: nobody has taken it; in_progress: an engineer took it (acknowledge); then resolved, closed"
+    )
+    acknowledged_at: datetime | None = Field(default=None, description="when an engineer took it")
+    acknowledged_by: str | None = Field(default=None, description="who took it")
     reaction_due: datetime | None = Field(default=None, description="contract deadline for an engineer's reaction")
     resolution_due: datetime | None = Field(default=None, description="contract deadline for resolution")
     reaction_breached_at: datetime | None = None
@@ -136,10 +140,18 @@ class Problem(BaseModel):
     field: str | None = None
 
 
+def stage_of(row: dict[str, Any]) -> str:
+    """The desk-practice lifecycle stage: `state` (open|resolved|closed) with `open` split by whether it was taken."""
+    if row["state"] != "open":
+        return str(row["state"])
+    return "in_progress" if row.get("acknowledged_at") is not None else "new"
+
+
 def incident_json(
     row: Any, alert_rows: list[Any] | None = None, links: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     data = dict(row)
+    data["stage"] = stage_of(data)
     if alert_rows is not None:
         data["alerts"] = [dict(a) for a in alert_rows]
     if links is not None:

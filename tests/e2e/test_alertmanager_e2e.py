@@ -73,7 +73,7 @@ def test_alertmanager_to_curator_mail(
     assert incident["occurrences"] == 1
     ticket_no = incident["ticket"]
     ticket = ab.ticket(ticket_no)
-    assert ticket["state"] == "open"
+    assert ticket["state"] == "new"
     assert ticket["incident_id"] == incident["id"]
     assert ticket["origin"] == "monitoring"
 

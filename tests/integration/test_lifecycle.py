@@ -132,3 +132,43 @@ async def test_incident_shows_its_history(api: Api) -> None:
     history = (await api.incident(inc["id"]))["history"]
     assert history[0]["text"].startswith("Opened by monitoring") and history[-1]["text"].startswith("Recovered")
     assert [h["at"] for h in history] == sorted(h["at"] for h in history)
+
+
+async def test_stages_new_in_progress_resolved_and_back(api: Api) -> None:
+    """new -> in_progress when an engineer takes it -> resolved -> (relapse) in_progress again -> closed."""
+    await api.am(bodies.website())
+    [inc] = await api.incidents()
+    assert inc["stage"] == "new" and inc["acknowledged_by"] is None
+    assert (await api.ticket(inc["ticket"]))["state"] == "new"
+    assert [i["id"] for i in await api.incidents(stage="new")] == [inc["id"]]
+    assert await api.incidents(stage="in_progress") == []
+
+    status, body = await api.post(f"/api/v1/incidents/{inc['id']}/acknowledge", {"engineer": "Olga"}, ENG)
+    assert status == 200 and body["stage"] == "in_progress" and body["state"] == "open"
+    assert body["acknowledged_by"] == "Olga"
+    status, body = await api.post(f"/api/v1/incidents/{inc['id']}/acknowledge", {"engineer": "Ivan"}, ENG)
+    assert body["acknowledged_by"] == "Olga"  # the first engineer keeps it; Ivan's note is an article
+    assert (await api.ticket(inc["ticket"]))["state"] == "in_progress"
+    assert [i["id"] for i in await api.incidents(stage="in_progress")] == [inc["id"]]
+
+    await api.am(bodies.website("resolved"))
+    inc = await api.incident(inc["id"])
+    assert inc["stage"] == "resolved" and (await api.ticket(inc["ticket"]))["state"] == "resolved"
+    # relapse within the reopen window: taken before, so in progress again
+    await api.am(bodies.website(starts="2026-11-23T10:30:00Z"))
+    inc = await api.incident(inc["id"])
+    assert inc["stage"] == "in_progress" and (await api.ticket(inc["ticket"]))["state"] == "in_progress"
+
+    await api.post(f"/api/v1/incidents/{inc['id']}/close", {"engineer": "Olga"}, ENG)
+    assert (await api.incident(inc["id"]))["stage"] == "closed"
+    status, body = await api.get("/api/v1/incidents?stage=taken")
+    assert status == 400 and body["error"] == "bad_parameter"
+
+
+async def test_relapse_of_an_untaken_incident_is_new_again(api: Api) -> None:
+    await api.am(bodies.website())
+    await api.am(bodies.website("resolved"))
+    await api.am(bodies.website(starts="2026-11-23T10:30:00Z"))
+    [inc] = await api.incidents()
+    assert inc["reopened"] == 1 and inc["stage"] == "new"
+    assert (await api.ticket(inc["ticket"]))["state"] == "new"

@@ -101,7 +101,9 @@ async def test_zabbix_raid_degraded_is_a_silent_fault(api: Api, mailbox: Any) ->
     status, _ = await api.zbx(fixture_json("zabbix/update_ack.json"))
     assert status == 200
     ticket = await api.ticket(f["ticket"])
-    assert ticket["queue"] == "Faults"
+    assert ticket["queue"] == "Faults" and ticket["state"] == "in_progress"  # acknowledged in Zabbix: taken
+    taken = await api.incident(f["id"])
+    assert taken["stage"] == "in_progress" and taken["acknowledged_by"] == "(bridge-api)"
     bodies_ = [a["body"] for a in ticket["articles"]]
     assert any("acknowledged" in b and "Incident INC-5 opened by bridge" in b for b in bodies_)
     assert not any(a["visible_to_customer"] for a in ticket["articles"])
