@@ -1,6 +1,6 @@
 """Scores the classifier on the labelled corpus: accuracy, service-affecting recall, silent-fault leak.
 
-    .venv/bin/python bench/classification/score.py [--split dev|holdout|all] [--rules FILE] [--errors]
+    .venv/bin/python bench/classification/score.py [--split dev|holdout|all] [--rules FILE] [--errors] [--batch NAME]
                                                    [--write bench/classification/REPORT.md]
 
 Each corpus row is a real alert definition (Zabbix template trigger, Prometheus rule) as its source would
@@ -75,9 +75,11 @@ class Score:
         return self.faults_leaked / self.faults if self.faults else 0.0
 
 
-def rows(split: str) -> list[dict[str, str]]:
+def rows(split: str, only: list[str] | None = None) -> list[dict[str, str]]:
     out = []
     for path in sorted(CORPUS.glob("*.jsonl")):
+        if only and path.stem not in only:
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -86,10 +88,10 @@ def rows(split: str) -> list[dict[str, str]]:
     return out
 
 
-def score(split: str = "all", rules: str | None = None) -> dict[str, Score]:
+def score(split: str = "all", rules: str | None = None, only: list[str] | None = None) -> dict[str, Score]:
     classifier = Classifier([], load_pack(rules) if rules else load_pack())
     scores: dict[str, Score] = {"all": Score()}
-    for row in rows(split):
+    for row in rows(split, only):
         [alert] = PARSERS[row["source"]](row["body"])
         v = classifier.classify(alert)
         for key in ("all", row["source"]):
@@ -141,6 +143,7 @@ def main() -> int:
     p.add_argument("--split", default="all", choices=["dev", "holdout", "all"])
     p.add_argument("--rules")
     p.add_argument("--errors", action="store_true", help="list misclassified rows")
+    p.add_argument("--batch", action="append", help="only this corpus file (e.g. zabbix6); repeatable")
     p.add_argument("--write", help="write a Markdown report (dev, holdout and all) to this file")
     args = p.parse_args()
     if args.write:
@@ -149,7 +152,7 @@ def main() -> int:
         Path(args.write).write_text(text, encoding="utf-8")
         print(text)
         return 0
-    scores = score(args.split, args.rules)
+    scores = score(args.split, args.rules, args.batch)
     print("| source | rows | accuracy | service-affecting recall | silent-fault leak |")
     for key, s in scores.items():
         print(s.line(key))
