@@ -34,6 +34,7 @@ from classifier.inventory import norm_host
 from classifier.sla import deadlines
 from connectors.alert import Alert, AlertStatus
 from dedupe import Action, IncidentView, Notice, correlation_key, order_of, transition
+from dedupe.correlation import NewProblem, OpenIncident, Placement, in_storm, place
 from dedupe.flapping import FlapState, record_change
 from dedupe.redundancy import GroupAction, group_transition
 
@@ -110,6 +111,19 @@ async def close_incident(
     )
     await desk.set_state(conn, incident_id, "closed", now)
     await desk.add_article(conn, incident_id, author, text, now)
+
+
+def _open_incident(row: Any) -> OpenIncident:
+    return OpenIncident(
+        row["id"],
+        row["customer"],
+        row["source"],
+        row["origin"],
+        row["kind"],
+        row["host"] or "",
+        row["service"],
+        row["rule"],
+    )
 
 
 def _is_deadlock(exc: BaseException) -> bool:
@@ -311,33 +325,29 @@ class Pipeline:
         await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(**values))
         return out
 
-    async def _same_problem(self, conn: AsyncConnection, p: Prepared) -> dict[str, Any] | None:
-        """An open incident another source opened for the same problem: the same host and the same meaning
-        (Zabbix and Alertmanager both see web01 down), or an engineer's finding on this host or service
-        that monitoring now confirms."""
-        a, v = p.alert, p.verdict
-        base_rule = v.rule.split(":")[-1]
-        conds = [incidents.c.customer == p.customer.id, incidents.c.state == "open"]
-        host = norm_host(a.host) if a.host else ""
-        candidates = (
+    async def _candidates(self, conn: AsyncConnection, p: Prepared) -> list[OpenIncident]:
+        """Open incidents of this customer a new problem could join: on its host or a host it depends on,
+        or engineers' findings."""
+        host = norm_host(p.alert.host) if p.alert.host else ""
+        hosts = {host} | {norm_host(x) for d in p.customer.dependencies for x in d.parents_of(host)} if host else set()
+        near = or_(incidents.c.origin == "engineer", func.lower(incidents.c.host).in_(sorted(hosts)))
+        rows = (
             (
                 await conn.execute(
-                    select(incidents).where(*conds, incidents.c.source != a.source).order_by(incidents.c.id).limit(50)
+                    select(incidents)
+                    .where(incidents.c.customer == p.customer.id, incidents.c.state == "open", near)
+                    .order_by(incidents.c.id)
+                    .limit(500)
                 )
             )
             .mappings()
             .all()
         )
-        for c in candidates:
-            same_host = bool(host) and norm_host(c["host"] or "") == host
-            if c["origin"] == "engineer" and a.source != "engineer":
-                # a finding about a host is confirmed on that host; one about a service, on that service
-                same_service = p.service is not None and c["service"] == p.service.id
-                if same_host if c["host"] else same_service:
-                    return dict(c)
-            elif same_host and c["kind"] == v.kind and c["rule"].split(":")[-1] == base_rule:
-                return dict(c)
-        return None
+        return [_open_incident(r) for r in rows]
+
+    def _problem(self, p: Prepared) -> NewProblem:
+        a, v = p.alert, p.verdict
+        return NewProblem(p.customer.id, a.source, a.host or "", p.service.id if p.service else None, v.kind, v.rule)
 
     async def _hang(
         self, conn: AsyncConnection, row_id: int, incident_id: int, attached: bool, order: float, now: datetime
@@ -356,7 +366,7 @@ class Pipeline:
             )
         )
 
-    async def _storm(self, conn: AsyncConnection, p: Prepared, now: datetime) -> dict[str, Any] | None:
+    async def _storm(self, conn: AsyncConnection, p: Prepared, now: datetime) -> OpenIncident | None:
         """The first open incident of this service when it is in a storm: `storm_threshold` incidents or
         more opened for it within `storm_window`."""
         life = self.settings.lifecycle
@@ -370,9 +380,10 @@ class Pipeline:
             incidents.c.source != "redundancy",
         )
         opened = (await conn.execute(select(func.count()).where(*scope))).scalar_one()
-        if opened < life.storm_threshold:
+        if not in_storm(opened, life.storm_threshold):
             return None
-        return await self._first_open(conn, *scope)
+        first = await self._first_open(conn, *scope)
+        return _open_incident(first) if first else None
 
     async def _join(
         self,
@@ -425,19 +436,43 @@ class Pipeline:
             )
         return out
 
-    async def _down_parent(self, conn: AsyncConnection, p: Prepared) -> dict[str, Any] | None:
-        """The open service-affecting incident of a host this alert's host depends on, if any."""
-        host = p.alert.host
-        if not host:
-            return None
-        parents = [norm_host(x) for d in p.customer.dependencies for x in d.parents_of(host)]
-        if not parents:
-            return None
-        return await self._first_open(
+    async def _place(self, conn: AsyncConnection, p: Prepared, now: datetime) -> tuple[Placement, OpenIncident] | None:
+        """Where a new problem goes (`dedupe.correlation.place`); None: its own incident."""
+        problem = self._problem(p)
+        cands = await self._candidates(conn, p)
+        parents = [x for d in p.customer.dependencies for x in d.parents_of(p.alert.host)] if p.alert.host else []
+        where, target = place(problem, cands, parents)
+        if target is None:
+            storm = await self._storm(conn, p, now)
+            where, target = place(problem, cands, parents, storm)
+        return (where, target) if target is not None else None
+
+    async def _attach_to_parent(
+        self, conn: AsyncConnection, p: Prepared, parent: dict[str, Any], row_id: int, order: float, now: datetime
+    ) -> Outcome:
+        """Its host depends on one that is down: the alert attaches to that incident instead of opening its own."""
+        a = p.alert
+        await self._hang(conn, row_id, parent["id"], True, order, now)
+        await conn.execute(
+            update(incidents)
+            .where(incidents.c.id == parent["id"])
+            .values(occurrences=incidents.c.occurrences + 1, updated_at=now)
+        )
+        await self.desk.add_article(
             conn,
-            incidents.c.customer == p.customer.id,
-            func.lower(incidents.c.host).in_(parents),
-            incidents.c.kind == "incident",
+            parent["id"],
+            self.settings.system_requester,
+            f"Dependent alert attached: {a.title} ({a.host}); {a.host} depends on {parent['host']}, which is down.",
+            now,
+        )
+        return Outcome(
+            a.identity,
+            "attach",
+            f"{a.host} depends on {parent['host']}, which is down",
+            p.customer.id,
+            incident_id=parent["id"],
+            ticket=parent["ticket"],
+            kind=parent["kind"],
         )
 
     async def _first_open(self, conn: AsyncConnection, *conds: Any) -> dict[str, Any] | None:
@@ -544,35 +579,15 @@ class Pipeline:
                 reopen_window=self.settings.lifecycle.reopen_window,
             )
             out = Outcome(a.identity, t.action.value, t.why, p.customer.id, kind=v.kind)
-            if t.action is Action.OPEN and row_id is not None and (same := await self._same_problem(conn, p)):
-                return await self._join(conn, p, same, row_id, order, now)
-            if t.action is Action.OPEN and row_id is not None and (storm := await self._storm(conn, p, now)):
-                return await self._join(conn, p, storm, row_id, order, now, storm=True)
-            if t.action is Action.OPEN and row_id is not None and (parent := await self._down_parent(conn, p)):
-                # its host depends on one that is down: it joins that incident instead of opening its own
-                await self._hang(conn, row_id, parent["id"], True, order, now)
-                await conn.execute(
-                    update(incidents)
-                    .where(incidents.c.id == parent["id"])
-                    .values(occurrences=incidents.c.occurrences + 1, updated_at=now)
-                )
-                await self.desk.add_article(
-                    conn,
-                    parent["id"],
-                    self.settings.system_requester,
-                    f"Dependent alert attached: {a.title} ({a.host}); {a.host} depends on {parent['host']}, which is "
-                    "down.",
-                    now,
-                )
-                return Outcome(
-                    a.identity,
-                    "attach",
-                    f"{a.host} depends on {parent['host']}, which is down",
-                    p.customer.id,
-                    incident_id=parent["id"],
-                    ticket=parent["ticket"],
-                    kind=parent["kind"],
-                )
+            if t.action is Action.OPEN and row_id is not None:
+                placed = await self._place(conn, p, now)
+                if placed is not None:
+                    where, target = placed
+                    locked = await self._first_open(conn, incidents.c.id == target.id)
+                    if locked is not None:
+                        if where is Placement.PARENT:
+                            return await self._attach_to_parent(conn, p, locked, row_id, order, now)
+                        return await self._join(conn, p, locked, row_id, order, now, storm=where is Placement.STORM)
             if t.action in (Action.OPEN, Action.SUPERSEDE):
                 if t.action is Action.SUPERSEDE and inc is not None:
                     await self._close(conn, inc, now, "superseded by a relapse")

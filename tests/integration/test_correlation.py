@@ -3,11 +3,13 @@ engineer's finding confirmed by monitoring stays the engineer's incident."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.conftest import fixture_json, load_settings
+from tests.conftest import ROOT, fixture_json, load_settings
 from tests.integration import bodies
 from tests.integration.api import ENG, Api
 
@@ -123,3 +125,38 @@ async def test_a_storm_on_one_service_becomes_one_incident_after_the_threshold(a
     assert len(first["alerts"]) == 5
     arts = (await api.ticket(first["ticket"]))["articles"]
     assert sum("storm on website" in a["body"] for a in arts) == 4
+
+
+async def test_a_down_parent_wins_over_a_storm_and_children_get_their_own_after_it(
+    database_url: str, mailbox: Any, service_factory: Any, tmp_path: Path
+) -> None:
+    """The website is in a storm and the switch its servers hang off is down: a server's alert attaches
+    to the switch's incident (the known cause), not to the storm's; once the switch is back, the server
+    still down is taken up again, and joins the storm."""
+    cfg = yaml.safe_load((ROOT / "config" / "example.yaml").read_text())
+    cfg.setdefault("lifecycle", {})["storm_threshold"] = 3
+    acme = next(c for c in cfg["customers"] if c["id"] == "acme")
+    acme["dependencies"] = [{"hosts": ["srv-*.acme"], "parents": ["sw-core.acme"]}]
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    api = Api(await service_factory(load_settings(database_url, mailbox.url, config=path)))
+
+    for n in range(3):  # the storm: three probes of the site fail
+        labels = {**bodies.WEBSITE_DOWN, "instance": f"https://p{n}.acme.example/"}
+        await api.am(bodies.body([bodies.alert(labels, bodies.WEBSITE_ANN)]))
+    switch_down = {"alertname": "NodeDown", "instance": "sw-core.acme:9100", "job": "node", "customer": "acme"}
+    status, body = await api.am(bodies.body([bodies.alert(switch_down, {"summary": "sw-core.acme is down"})]))
+    switch_id = body["alerts"][0]["incident_id"]
+    server = {**bodies.WEBSITE_DOWN, "instance": "srv-7.acme:443", "alertname": "HttpDown"}
+    status, body = await api.am(bodies.body([bodies.alert(server, {"summary": "srv-7.acme does not answer HTTP"})]))
+    [out] = body["alerts"]
+    assert (out["action"], out["incident_id"]) == ("attach", switch_id), out
+    assert "depends on sw-core.acme" in out["why"]
+
+    await api.am(bodies.body([bodies.alert(switch_down, {"summary": "sw-core.acme is down"}, "resolved")]))
+    assert await api.svc.sla.release_maintenance() == 1  # srv-7 is still down: taken up again
+    # with the switch back, the storm is what is left: srv-7 joins the storm's first incident
+    storm_first = min(i["id"] for i in await api.incidents(customer="acme", service="website"))
+    detail = await api.incident(storm_first)
+    assert "srv-7.acme" in {a["host"] for a in detail["alerts"]}
+    assert "srv-7.acme" not in {a["host"] for a in (await api.incident(switch_id))["alerts"] if a["status"] == "firing"}
