@@ -14,6 +14,9 @@ class AlertOut(BaseModel):
     status: str
     name: str
     host: str
+    attached: bool = Field(
+        default=False, description="a dependent host's alert, here because a host it depends on is down"
+    )
     occurrences: int
     first_seen: datetime
     last_seen: datetime

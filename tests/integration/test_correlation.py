@@ -152,6 +152,8 @@ async def test_a_down_parent_wins_over_a_storm_and_children_get_their_own_after_
     [out] = body["alerts"]
     assert (out["action"], out["incident_id"]) == ("attach", switch_id), out
     assert "depends on sw-core.acme" in out["why"]
+    on_switch = {a["host"]: a["attached"] for a in (await api.incident(switch_id))["alerts"]}
+    assert on_switch == {"sw-core.acme": False, "srv-7.acme": True}
 
     await api.am(bodies.body([bodies.alert(switch_down, {"summary": "sw-core.acme is down"}, "resolved")]))
     assert await api.svc.sla.release_maintenance() == 1  # srv-7 is still down: taken up again
