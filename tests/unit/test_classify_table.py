@@ -932,3 +932,42 @@ def test_realistic_alert(make: Callable[[], Alert], kind: str, rule: str | None)
     assert c.kind == kind, explain
     if rule is not None:
         assert c.rule == rule, explain
+
+
+# Russian trigger names as MSPs write them in their own Zabbix templates: meaning, not severity, decides.
+RU_TRIGGERS = [
+    ("Сервер недоступен по ICMP", "incident"),
+    ("Заканчивается место на диске /", "fault"),
+    ("Деградация RAID массива md0", "fault"),
+    ("Отказ блока питания 1", "fault"),
+    ("Сайт www.example.ru не отвечает", "incident"),
+    ("Высокая загрузка ЦП (более 90% в течение 5м)", "fault"),
+    ("Истекает срок действия сертификата (осталось 7 дней)", "fault"),
+    ("Ошибки 5xx на веб-сервере", "incident"),
+    ("Нет данных от агента Zabbix 30 минут", "fault"),
+    ("Интернет-канал провайдера упал", "incident"),
+    ("Резервное копирование завершилось с ошибкой", "fault"),
+    ("Почта не доставляется: очередь растёт", "incident"),
+    ("Диск C: заполнен на 100%", "incident"),
+    ("Высокая температура процессора", "fault"),
+    ("ИБП работает от батарей", "incident"),
+    ("Перезагрузка сервера", "fault"),
+    ("Время ответа сайта превышает 5 секунд", "incident"),
+    ("Отказ вентилятора 2", "fault"),
+    ("Отказ обоих блоков питания", "incident"),
+    ("VPN-туннель в филиал недоступен", "incident"),
+    ("База данных недоступна", "incident"),
+    ("Репликация отстаёт более чем на 10 минут", "fault"),
+    ("Мало свободной памяти", "fault"),
+    ("SMART: предсказан отказ диска sda", "fault"),
+    ("Сертификат истёк", "incident"),
+    ("Массив RAID развалился", "incident"),
+    ("Потеря пакетов 20%", "fault"),
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), RU_TRIGGERS, ids=[n for n, _ in RU_TRIGGERS])
+@pytest.mark.parametrize("severity", ["Warning", "Disaster"])
+def test_russian_trigger_names(name: str, kind: str, severity: str) -> None:
+    c = CLASSIFIER.classify(zbx_alert(name, severity=severity))
+    assert c.kind == kind, f"{c.kind}/{c.rule}: {c.reason}"
