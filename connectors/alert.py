@@ -13,8 +13,14 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[a-z])
 
 def words(name: str) -> str:
     """An alert name split into words: 'KubePodCrashLooping' -> 'Kube Pod Crash Looping'."""
-    if not name or " " in name:
+    if not name:
         return ""
+    if " " in name:  # a sentence: split only its camelCase words ('No MajorityOfNodesReady')
+        tokens = name.split()
+        split = " ".join(
+            " ".join(w for w in _CAMEL.split(t) if w) if re.search(r"[a-z][A-Z]", t) else t for t in tokens
+        )
+        return split if split != " ".join(tokens) else ""
     split = " ".join(w for w in _CAMEL.split(name) if w)
     return split if split != name else ""
 
