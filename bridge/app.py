@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bridge import openapi
 from bridge.config import Settings, Token
 from bridge.db import Database
-from bridge.desk import BuiltinDesk
+from bridge.desk import BuiltinDesk, builtin_desk
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline, Rejected, close_incident
@@ -370,7 +370,7 @@ async def engineer_action(request: web.Request, act: IncidentAction) -> web.Stre
     except PayloadError as exc:
         return web.json_response(exc.to_dict(), status=422)
     now = datetime.now(UTC)
-    desk = BuiltinDesk(request.app[SETTINGS].desk)
+    desk = builtin_desk(request.app[SETTINGS])
     async with request.app[DB].transaction() as conn:
         found = (
             (await conn.execute(select(incidents).where(incidents.c.id == int(raw)).with_for_update()))

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from classifier import ClassifierSettings, Customer
 from classifier.durations import parse_duration
+from classifier.inventory import Ident
 
 Scope = Literal["alertmanager", "zabbix", "findings", "work", "read", "admin"]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -68,6 +69,34 @@ class DeskSettings(Strict):
     number_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{0,16}$")] = "AB-"
     incident_queue: str = "Incidents"
     fault_queue: str = "Faults"
+
+
+class RTDesk(Strict):
+    """Request Tracker 4.4/5 through its REST2 API (`/REST/2.0`)."""
+
+    backend: Literal["rt"]
+    url: str = Field(min_length=1, description="RT's base URL, e.g. https://rt.example.com (without /REST/2.0)")
+    user: str = ""
+    password: str = ""
+    token: str = ""  # an RT auth token instead of user/password
+    incident_queue: str = "Incidents"
+    fault_queue: str = "Faults"
+    key_field: str = "AlertbridgeKey"  # ticket custom field carrying alertbridge's idempotency key
+    origin_field: str = "Origin"  # ticket custom field carrying monitoring | engineer
+    requester: str = "monitoring@alertbridge.invalid"  # e-mail of the system requester in RT
+    engineer_domain: str = ""  # findings: requester <engineer>@<domain> when set, else the system requester
+    timeout: Duration = 15.0
+
+    @model_validator(mode="after")
+    def _auth(self) -> RTDesk:
+        if not self.token and not (self.user and self.password):
+            raise ValueError("set token, or user and password")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, not {self.url!r}")
+        return self
+
+
+DeskBackend = RTDesk
 
 
 class LifecycleSettings(Strict):
@@ -150,6 +179,7 @@ class Settings(Strict):
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     customers: list[Customer] = Field(default_factory=list)
     maintenance: list[Maintenance] = Field(default_factory=list)
+    desks: dict[Ident, DeskBackend] = Field(default_factory=dict)  # remote service desks customers can use
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -166,6 +196,9 @@ class Settings(Strict):
         for t in self.tokens:
             if t.customer and t.customer not in ids:
                 raise ValueError(f"token {t.name!r} is bound to unknown customer {t.customer!r}")
+        for c in self.customers:
+            if c.desk is not None and c.desk not in self.desks:
+                raise ValueError(f"customer {c.id!r} uses desk {c.desk!r}, which is not defined under desks")
         for m in self.maintenance:
             cust = self.customer(m.customer)
             if cust is None:

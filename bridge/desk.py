@@ -5,14 +5,16 @@ It lives in alertbridge's own database, so its writes join the pipeline's transa
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bridge.config import DeskSettings
-from bridge.schema import articles, incidents, tickets
+from bridge.config import DeskSettings, Settings
+from bridge.schema import articles, incidents, outbox, tickets
+from connectors.alert import bounded
 
 
 class BuiltinDesk:
@@ -21,17 +23,53 @@ class BuiltinDesk:
 
     name = "builtin"
 
-    def __init__(self, settings: DeskSettings) -> None:
+    def __init__(self, settings: DeskSettings, remote: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.remote = remote or {}  # customer id -> the remote desk its tickets are mirrored to
+
+    async def _mirror(
+        self, conn: AsyncConnection, ticket: Any, op: str, now: datetime, key: str | None = None, **payload: Any
+    ) -> None:
+        """Queue the same change for the customer's remote desk (delivered in order, after commit)."""
+        if not ticket["desk"]:
+            return
+        await conn.execute(
+            insert(outbox).values(
+                key=key or f"desk:{ticket['id']}:{op}:{uuid.uuid4().hex}",
+                kind="desk",
+                incident_id=ticket["incident_id"],
+                payload={"op": op, "desk": ticket["desk"], "ticket_id": ticket["id"], **payload},
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    async def _ticket(self, conn: AsyncConnection, incident_id: int) -> Any:
+        return (
+            (
+                await conn.execute(
+                    select(tickets.c.id, tickets.c.incident_id, tickets.c.desk, tickets.c.queue, tickets.c.state).where(
+                        tickets.c.incident_id == incident_id
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
 
     def queue_for(self, kind: str) -> str:
         return self.settings.incident_queue if kind == "incident" else self.settings.fault_queue
 
     async def open_ticket(self, conn: AsyncConnection, incident: dict[str, Any], now: datetime) -> str:
         """Open the incident's ticket; returns its number (also stored on the incident)."""
+        desk = self.remote.get(incident["customer"])
         res = await conn.execute(
             insert(tickets)
             .values(
+                desk=desk,
+                external_key=bounded(f"{incident['key']}#{incident['id']}", 250) if desk else None,
                 incident_id=incident["id"],
                 customer=incident["customer"],
                 service=incident["service"],
@@ -50,10 +88,25 @@ class BuiltinDesk:
         number = f"{self.settings.number_prefix}{ticket_id:06d}"
         await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(number=number))
         await conn.execute(update(incidents).where(incidents.c.id == incident["id"]).values(ticket=number))
+        if desk:
+            await self._mirror(
+                conn,
+                {"id": ticket_id, "incident_id": incident["id"], "desk": desk},
+                "open",
+                now,
+                key=f"desk:{ticket_id}:open",
+                number=number,
+                external_key=bounded(f"{incident['key']}#{incident['id']}", 250),
+                kind=incident["kind"],
+                subject=f"[{incident['customer']}] {incident['title']}",
+                customer=incident["customer"],
+                service=incident.get("service"),
+                host=incident.get("host"),
+                origin=incident["origin"],
+                requester=incident["requester"],
+                priority=incident["priority"],
+            )
         return number
-
-    async def _ticket_id(self, conn: AsyncConnection, incident_id: int) -> int | None:
-        return (await conn.execute(select(tickets.c.id).where(tickets.c.incident_id == incident_id))).scalar()
 
     async def add_article(
         self,
@@ -64,30 +117,46 @@ class BuiltinDesk:
         now: datetime,
         visible_to_customer: bool = False,
     ) -> None:
-        ticket_id = await self._ticket_id(conn, incident_id)
-        if ticket_id is None:
+        t = await self._ticket(conn, incident_id)
+        if t is None:
             return
-        await conn.execute(
-            insert(articles).values(
-                ticket_id=ticket_id, author=author, body=body, visible_to_customer=visible_to_customer, created_at=now
+        res = await conn.execute(
+            insert(articles)
+            .values(
+                ticket_id=t["id"], author=author, body=body, visible_to_customer=visible_to_customer, created_at=now
             )
+            .returning(articles.c.id)
         )
-        await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now))
+        article_id = res.scalar_one()
+        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(updated_at=now))
+        # a silent fault's ticket never gets a customer-visible article in the remote desk either
+        visible = visible_to_customer and t["queue"] != self.settings.fault_queue
+        await self._mirror(
+            conn, t, "note", now, key=f"desk:{t['id']}:note:{article_id}", text=f"{author}: {body}", visible=visible
+        )
 
     async def set_queue(self, conn: AsyncConnection, incident_id: int, queue: str, now: datetime) -> None:
-        await conn.execute(
-            update(tickets).where(tickets.c.incident_id == incident_id).values(queue=queue, updated_at=now)
-        )
+        t = await self._ticket(conn, incident_id)
+        if t is None or t["queue"] == queue:
+            return
+        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(queue=queue, updated_at=now))
+        kind = "incident" if queue == self.settings.incident_queue else "fault"
+        await self._mirror(conn, t, "queue", now, kind=kind)
 
     async def take(self, conn: AsyncConnection, incident_id: int, now: datetime) -> None:
         """An engineer took the ticket: a new ticket is now in progress (other states stay as they are)."""
-        await conn.execute(
-            update(tickets)
-            .where(tickets.c.incident_id == incident_id, tickets.c.state == "new")
-            .values(state="in_progress", updated_at=now)
-        )
+        t = await self._ticket(conn, incident_id)
+        if t is not None and t["state"] == "new":
+            await self.set_state(conn, incident_id, "in_progress", now)
 
     async def set_state(self, conn: AsyncConnection, incident_id: int, state: str, now: datetime) -> None:
-        await conn.execute(
-            update(tickets).where(tickets.c.incident_id == incident_id).values(state=state, updated_at=now)
-        )
+        t = await self._ticket(conn, incident_id)
+        if t is None or t["state"] == state:
+            return
+        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(state=state, updated_at=now))
+        await self._mirror(conn, t, "state", now, state=state)
+
+
+def builtin_desk(settings: Settings) -> BuiltinDesk:
+    """The built-in desk, mirroring each customer's tickets to the remote desk its config names."""
+    return BuiltinDesk(settings.desk, {c.id: c.desk for c in settings.customers if c.desk})

@@ -77,6 +77,12 @@ class _OutboxCollector:
         g = GaugeMetricFamily("alertbridge_outbox_depth", "Outbox rows waiting for delivery")
         g.add_metric([], float(d.get("pending", 0)))
         yield g
+        g = GaugeMetricFamily(
+            "alertbridge_outbox_pending", "Outbox rows waiting, by kind (curator_mail, desk)", labels=["kind"]
+        )
+        for kind in sorted({"curator_mail", "desk", *d.get("pending_by_kind", {})}):
+            g.add_metric([kind], float(d.get("pending_by_kind", {}).get(kind, 0)))
+        yield g
         g = GaugeMetricFamily("alertbridge_outbox_oldest_age_seconds", "Age of the oldest pending outbox row")
         g.add_metric([], float(d.get("oldest_pending_age_seconds", 0.0)))
         yield g

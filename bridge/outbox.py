@@ -1,8 +1,11 @@
-"""Delivers what the pipeline queued (curator e-mail), after commit, with retries and backoff.
+"""Delivers what the pipeline queued (curator e-mail, changes for a remote desk), after commit, with
+retries and backoff.
 
 Rows are claimed with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL), so several replicas never
-deliver the same row at once; each row's key is its idempotency key. Rows of one incident go out in
-order: a row waits while an earlier row of its incident is still pending.
+deliver the same row at once; each row's key is its idempotency key. Rows of one incident and kind go
+out in order: a row waits while an earlier row of its incident and kind is still pending (a desk that
+is down does not hold up the curator's mail). Desk changes are never given up while the desk is
+unreachable: they wait with backoff until it answers.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from bridge.db import Database
 from bridge.desk import BuiltinDesk
 from bridge.mailer import Mailer, NotConfigured
 from bridge.metrics import Metrics
-from bridge.schema import incidents, outbox
+from bridge.remote import RemoteDesks
+from bridge.schema import incidents, outbox, tickets
+from connectors.desks import DeskRejected, DeskUnavailable
 
 log = logging.getLogger("alertbridge.outbox")
 Handler = Callable[[dict[str, Any], str], Awaitable[None]]
@@ -42,8 +47,16 @@ def backoff(attempts: int, s: OutboxSettings) -> float:
 
 class Dispatcher:
     def __init__(
-        self, db: Database, settings: OutboxSettings, mailer: Mailer, desk: BuiltinDesk, metrics: Metrics, author: str
+        self,
+        db: Database,
+        settings: OutboxSettings,
+        mailer: Mailer,
+        desk: BuiltinDesk,
+        metrics: Metrics,
+        author: str,
+        remote: RemoteDesks | None = None,
     ) -> None:
+        self.remote = remote
         self.db = db
         self.settings = settings
         self.mailer = mailer
@@ -93,7 +106,10 @@ class Dispatcher:
         blocked = (
             select(earlier.c.id)
             .where(
-                earlier.c.incident_id == outbox.c.incident_id, earlier.c.id < outbox.c.id, earlier.c.state == "pending"
+                earlier.c.incident_id == outbox.c.incident_id,
+                earlier.c.kind == outbox.c.kind,
+                earlier.c.id < outbox.c.id,
+                earlier.c.state == "pending",
             )
             .exists()
         )
@@ -140,6 +156,15 @@ class Dispatcher:
                 ):
                     with attempt:
                         await self._send_mail(row)
+            elif kind == "desk":
+                if self.remote is None:
+                    raise NotConfigured("no remote desk is configured")
+                try:
+                    row["result"] = await self.remote.deliver(row)
+                except DeskRejected as exc:
+                    raise Permanent(str(exc)) from exc
+                except DeskUnavailable:
+                    raise
             else:
                 raise Permanent(f"unknown outbox kind {kind!r}")
         except NotConfigured as exc:
@@ -198,6 +223,15 @@ class Dispatcher:
     ) -> None:
         """What a delivery means for the incident and its ticket."""
         p = row["payload"]
+        if row["kind"] == "desk":
+            result = row.get("result")
+            if state == "delivered" and result:
+                await conn.execute(update(tickets).where(tickets.c.id == p["ticket_id"]).values(**result))
+            elif state == "failed" and p.get("op") != "note":
+                await self.desk.add_article(
+                    conn, row["incident_id"], self.author, f"Desk {p['desk']}: {p['op']} failed: {error}", now
+                )
+            return
         if row["kind"] != "curator_mail" or row["incident_id"] is None:
             return
         if state == "delivered":
@@ -225,7 +259,7 @@ class Dispatcher:
     async def _retry_later(self, row: dict[str, Any], error: str, count: bool = True) -> None:
         attempts = row["attempts"] + (1 if count else 0)
         now = datetime.now(UTC)
-        if attempts >= self.settings.max_attempts:
+        if attempts >= self.settings.max_attempts and row["kind"] != "desk":
             await self._finish(
                 {**row, "attempts": attempts - 1}, "failed", f"gave up after {attempts} attempts: {error}"
             )
@@ -256,6 +290,13 @@ async def depth(db: Database) -> dict[str, Any]:
             await conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.state == "pending"))
         ).one()
         failed = (await conn.execute(select(func.count()).where(outbox.c.state == "failed"))).scalar_one()
+        by_kind: dict[Any, Any] = dict(
+            (
+                await conn.execute(
+                    select(outbox.c.kind, func.count()).where(outbox.c.state == "pending").group_by(outbox.c.kind)
+                )
+            ).all()
+        )
         breached = (
             await conn.execute(
                 select(
@@ -269,6 +310,7 @@ async def depth(db: Database) -> dict[str, Any]:
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
     return {
         "pending": row[0],
+        "pending_by_kind": {str(k): int(v) for k, v in by_kind.items()},
         "failed": failed,
         "oldest_pending_age_seconds": round(age, 3),
         "reaction_breached_open": breached[0],

@@ -210,6 +210,10 @@ tickets = Table(
     Column("priority", String(16), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    Column("desk", String(64), nullable=True),  # the remote desk it is mirrored to; None: built-in only
+    Column("external_key", String(255), nullable=True),  # alertbridge's key stored in the remote desk
+    Column("external_id", String(64), nullable=True),  # the remote desk's ticket id, once created
+    Column("external_url", String(512), nullable=True),
 )
 
 articles = Table(

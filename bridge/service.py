@@ -12,11 +12,12 @@ from aiohttp import web
 from bridge.app import build_app
 from bridge.config import Settings
 from bridge.db import Database
-from bridge.desk import BuiltinDesk
+from bridge.desk import builtin_desk
 from bridge.mailer import Mailer
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline
+from bridge.remote import RemoteDesks
 from bridge.timers import TimedWork
 from classifier import Classifier, load_pack
 
@@ -37,10 +38,13 @@ class Service:
 def assemble(settings: Settings) -> Service:
     db = Database(settings.database_url)
     metrics = Metrics()
-    desk = BuiltinDesk(settings.desk)
+    desk = builtin_desk(settings)
+    remote = RemoteDesks(settings, db) if settings.desks else None
     classifier = Classifier(settings.customers, load_pack(), settings.classifier)
     pipeline = Pipeline(db, settings, classifier, desk)
-    dispatcher = Dispatcher(db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester)
+    dispatcher = Dispatcher(
+        db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester, remote
+    )
     sla = TimedWork(
         db,
         desk,
@@ -85,6 +89,8 @@ async def serve(settings: Settings, listen: str) -> None:
     log.info("stopping: finishing requests and deliveries in hand")
     await site.stop()
     await svc.dispatcher.stop()
+    if svc.dispatcher.remote is not None:
+        await svc.dispatcher.remote.close()
     await svc.sla.stop()
     await runner.cleanup()
     await svc.db.dispose()

@@ -97,6 +97,9 @@ class TicketOut(BaseModel):
     incident_id: int
     created_at: datetime
     updated_at: datetime
+    desk: str | None = Field(default=None, description="the remote desk this ticket is mirrored to, if any")
+    external_id: str | None = Field(default=None, description="the ticket's id in that desk, once created there")
+    external_url: str | None = None
     articles: list[ArticleOut]
 
 

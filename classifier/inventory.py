@@ -186,6 +186,7 @@ class Customer(Strict):
     impact: Level | None = None  # every alert of this customer has at least this impact
     urgency_boost: int = Field(default=0, ge=0, le=2)  # raise the urgency of all its alerts by steps
     dependencies: list[Dependency] = Field(default_factory=list)
+    desk: str | None = None  # a desk defined under `desks:` that gets this customer's tickets too
 
     @model_validator(mode="after")
     def _unique(self) -> Customer:

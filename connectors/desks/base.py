@@ -1,0 +1,61 @@
+"""The interface every remote desk implements, and the errors it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class DeskError(Exception):
+    """Base of desk errors."""
+
+
+class DeskUnavailable(DeskError):
+    """The desk did not answer, or answered with a temporary error: try again later. The request may or may
+    not have taken effect (a timeout after sending): the next attempt checks before acting again."""
+
+
+class DeskRejected(DeskError):
+    """The desk refused the request for a reason a retry will not change (unknown queue, no permission,
+    malformed field): the delivery fails and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    key: str  # alertbridge's idempotency key, stored in the desk (custom field, property, tag)
+    kind: str  # incident | fault
+    queue: str
+    subject: str
+    body: str  # the first, internal, description
+    requester: str  # e-mail (or login) of the system requester or the engineer
+    origin: str  # monitoring | engineer
+    customer: str
+    priority: str  # critical | high | medium | low
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTicket:
+    id: str
+    url: str = ""
+
+
+class Desk(Protocol):
+    name: str
+
+    async def find(self, key: str) -> RemoteTicket | None:
+        """The ticket carrying alertbridge's `key`, if the desk has one."""
+
+    async def open(self, ticket: NewTicket) -> RemoteTicket:
+        """Create the ticket unless one with its key exists (then adopt it); returns it either way."""
+
+    async def note(self, ref: RemoteTicket, text: str, visible: bool, marker: str, retry: bool) -> None:
+        """Add `text` as an internal note, or as a customer-visible reply when `visible`. `marker` is unique
+        to this note; on a `retry` the backend first checks whether the note already landed."""
+
+    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+        """`state` is new | in_progress | resolved | closed."""
+
+    async def set_queue(self, ref: RemoteTicket, queue: str) -> None: ...
+
+    async def close(self) -> None:
+        """Release connections."""
