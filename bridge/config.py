@@ -293,6 +293,9 @@ def load(path: str | Path, env: dict[str, str] | None = None) -> tuple[Settings,
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (misspelt?)"
+            unset = [m.split(" (", 1)[1].rstrip(")") for m in missing if m.split(" (", 1)[0] == where]
+            if unset:
+                msg += f" ({', '.join(unset)} is not set)"
             lines.append(f"  {where or '(top level)'}: {msg}")
         raise ConfigError(f"{p}: invalid configuration:\n" + "\n".join(lines)) from None
     return settings, warnings

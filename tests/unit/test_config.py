@@ -404,3 +404,37 @@ def test_parse_duration_refuses(value: Any) -> None:
 
 def test_parse_duration_seconds_as_string() -> None:
     assert parse_duration("3600") == 3600.0
+
+
+RT_ENV = {"ALERTBRIDGE_RT_URL": "http://rt.example:8080", "ALERTBRIDGE_RT_USER": "ab", "ALERTBRIDGE_RT_PASSWORD": "pw"}
+RT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "rt.example.yaml"
+
+
+def test_rt_example_loads_with_its_environment() -> None:
+    s, _ = load(RT_CONFIG, env=RT_ENV)
+    assert s.desks["rt"].url == "http://rt.example:8080" and s.desks["rt"].incident_queue == "Incidents"
+    assert [c.desk for c in s.customers] == ["rt", None]
+
+
+def test_rt_example_without_its_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"desks\.rt\.url.*ALERTBRIDGE_RT_URL\} is not set"):
+        load(RT_CONFIG, env={})
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda d: d["customers"][1].update(desk="otrs"), "uses desk 'otrs', which is not defined"),
+        (lambda d: d["desks"]["rt"].update(user="", password="", token=""), "set token, or user and password"),
+        (lambda d: d["desks"]["rt"].update(url="rt.example"), "must start with http"),
+        (lambda d: d["desks"]["rt"].update(backend="jira2"), "desks.rt.backend"),
+        (lambda d: d["desks"]["rt"].update(queue="x"), "unknown key"),
+    ],
+)
+def test_bad_desk_settings_are_refused(tmp_path: Path, change: Any, error: str) -> None:
+    data = yaml.safe_load(RT_CONFIG.read_text())
+    change(data)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=error):
+        load(path, env=RT_ENV)
