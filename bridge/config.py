@@ -71,32 +71,41 @@ class DeskSettings(Strict):
     fault_queue: str = "Faults"
 
 
-class RTDesk(Strict):
-    """Request Tracker 4.4/5 through its REST2 API (`/REST/2.0`)."""
+class RemoteDesk(Strict):
+    """A remote service desk alertbridge mirrors tickets to. One model for every backend; what a
+    backend needs beyond the common fields goes in `options` (see connectors/desks/<backend>.py)."""
 
-    backend: Literal["rt"]
-    url: str = Field(min_length=1, description="RT's base URL, e.g. https://rt.example.com (without /REST/2.0)")
+    backend: Literal["rt", "znuny", "zammad", "jira", "webhook"]
+    url: str = Field(min_length=1, description="the desk's base URL (the webhook's target for `webhook`)")
     user: str = ""
     password: str = ""
-    token: str = ""  # an RT auth token instead of user/password
-    incident_queue: str = "Incidents"
+    token: str = ""  # an API token instead of user/password (RT, Zammad, Jira); the HMAC secret for webhook
+    incident_queue: str = "Incidents"  # RT/Znuny queue, Zammad group, Jira request type or issue type
     fault_queue: str = "Faults"
-    key_field: str = "AlertbridgeKey"  # ticket custom field carrying alertbridge's idempotency key
-    origin_field: str = "Origin"  # ticket custom field carrying monitoring | engineer
-    requester: str = "monitoring@alertbridge.invalid"  # e-mail of the system requester in RT
+    key_field: str = "AlertbridgeKey"  # where the desk keeps alertbridge's idempotency key
+    origin_field: str = "Origin"  # where the desk keeps the origin: monitoring | engineer
+    requester: str = "monitoring@alertbridge.invalid"  # the system requester in the desk
     engineer_domain: str = ""  # findings: requester <engineer>@<domain> when set, else the system requester
+    states: dict[str, str] = Field(default_factory=dict)  # new|in_progress|resolved|closed -> the desk's state
+    options: dict[str, str] = Field(default_factory=dict)  # backend-specific settings
     timeout: Duration = 15.0
 
     @model_validator(mode="after")
-    def _auth(self) -> RTDesk:
-        if not self.token and not (self.user and self.password):
-            raise ValueError("set token, or user and password")
+    def _valid(self) -> RemoteDesk:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"url must start with http:// or https://, not {self.url!r}")
+        if self.backend != "webhook" and not self.token and not (self.user and self.password):
+            raise ValueError("set token, or user and password")
+        if self.backend == "webhook" and not self.token:
+            raise ValueError("set token: the secret the webhook's HMAC-SHA256 signature is made with")
+        bad = sorted(set(self.states) - {"new", "in_progress", "resolved", "closed"})
+        if bad:
+            raise ValueError(f"states: unknown stage(s) {bad}; use new, in_progress, resolved, closed")
         return self
 
 
-DeskBackend = RTDesk
+RTDesk = RemoteDesk  # the settings of a Request Tracker desk
+DeskBackend = RemoteDesk
 
 
 class LifecycleSettings(Strict):

@@ -12,12 +12,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bridge.config import RTDesk as RTSettings
-from bridge.config import Settings
+from bridge.config import RemoteDesk, Settings
 from bridge.db import Database
 from bridge.schema import outbox, tickets
 from connectors.desks import Desk, DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
-from connectors.desks.rt import RTDesk
+
+
+def make_desk(cfg: RemoteDesk) -> Desk:
+    """The client of one configured desk. Each backend module has `from_settings(cfg)`."""
+    import importlib
+
+    module = importlib.import_module(f"connectors.desks.{cfg.backend}")
+    desk: Desk = module.from_settings(cfg)
+    return desk
 
 
 class RemoteDesks:
@@ -31,18 +38,7 @@ class RemoteDesks:
             cfg = self.settings.desks.get(name)
             if cfg is None:
                 raise DeskRejected(f"desk {name!r} is no longer configured")
-            if isinstance(cfg, RTSettings):
-                self._clients[name] = RTDesk(
-                    cfg.url,
-                    user=cfg.user,
-                    password=cfg.password,
-                    token=cfg.token,
-                    key_field=cfg.key_field,
-                    origin_field=cfg.origin_field,
-                    timeout=cfg.timeout,
-                )
-            else:  # pragma: no cover - the config only admits known backends
-                raise DeskRejected(f"desk {name!r}: unknown backend")
+            self._clients[name] = make_desk(cfg)
         return self._clients[name]
 
     async def close(self) -> None:

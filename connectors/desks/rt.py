@@ -129,8 +129,10 @@ class RTDesk:
         content = f"{text}\n\n[{marker}]"
         await self._call("POST", f"/ticket/{ref.id}/{what}", {"Content": content, "ContentType": "text/plain"})
 
+    states: dict[str, str] = STATES
+
     async def set_state(self, ref: RemoteTicket, state: str) -> None:
-        target = STATES.get(state)
+        target = self.states.get(state)
         if target is None:
             raise DeskRejected(f"no RT status for {state!r}")
         _, messages = await self._call("PUT", f"/ticket/{ref.id}", {"Status": target})
@@ -183,3 +185,18 @@ def _check(messages: Any) -> None:
         text = str(m).lower()
         if "changed" not in text and any(r in text for r in _REFUSED):
             raise DeskRejected(f"RT refused the update: {m}")
+
+
+def from_settings(cfg: Any) -> RTDesk:
+    """The client for a `desks:` entry with `backend: rt` (bridge.config.RemoteDesk)."""
+    desk = RTDesk(
+        cfg.url,
+        user=cfg.user,
+        password=cfg.password,
+        token=cfg.token,
+        key_field=cfg.key_field,
+        origin_field=cfg.origin_field,
+        timeout=cfg.timeout,
+    )
+    desk.states = {**STATES, **cfg.states}
+    return desk
