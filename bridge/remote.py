@@ -63,7 +63,7 @@ class RemoteDesks:
         ref = await self._ref(desk, t)
         if p["op"] == "note":
             await desk.note(ref, p["text"], bool(p.get("visible")), f"alertbridge:{row['key']}", row["attempts"] > 0)
-            if p.get("visible") and t["state"] in ("resolved", "closed"):
+            if p.get("visible") and t["state"] in ("resolved", "closed") and getattr(desk, "reopens_on_reply", False):
                 # a reply reopens an inactive ticket in most desks (RT's "On Correspond Open Inactive
                 # Tickets"): the ticket keeps the state it has here
                 await desk.set_state(ref, t["state"])

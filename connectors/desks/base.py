@@ -41,6 +41,9 @@ class RemoteTicket:
 
 class Desk(Protocol):
     name: str
+    # True when a customer-visible reply reopens a resolved ticket in this desk: alertbridge then sets
+    # the state again after such a reply
+    reopens_on_reply: bool
 
     async def find(self, key: str) -> RemoteTicket | None:
         """The ticket carrying alertbridge's `key`, if the desk has one."""

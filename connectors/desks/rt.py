@@ -43,6 +43,7 @@ def _sql_string(value: str) -> str:
 
 class RTDesk:
     name = "rt"
+    reopens_on_reply = True  # RT's scrip "On Correspond Open Inactive Tickets"
 
     def __init__(
         self,
