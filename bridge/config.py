@@ -108,6 +108,31 @@ RTDesk = RemoteDesk  # the settings of a Request Tracker desk
 DeskBackend = RemoteDesk
 
 
+class ZabbixSettings(Strict):
+    """Zabbix's API, for writing back: acknowledge problems with the ticket number, and reconcile."""
+
+    url: str = ""  # the frontend's URL (…/api_jsonrpc.php is appended); empty: no write-back, no reconcile
+    user: str = ""  # the API user; its own acknowledgements echoing back as update webhooks are ignored
+    password: str = ""
+    token: str = ""  # an API token instead of user/password
+    acknowledge: bool = True  # acknowledge each problem with its ticket number and link
+    reconcile_interval: Duration = 300.0  # compare open problems with open incidents; 0: never
+    timeout: Duration = 15.0
+
+    @model_validator(mode="after")
+    def _valid(self) -> ZabbixSettings:
+        if self.url:
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url must start with http:// or https://, not {self.url!r}")
+            if not self.token and not (self.user and self.password):
+                raise ValueError("set token, or user and password")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 class LifecycleSettings(Strict):
     reopen_window: Duration = 3600.0  # a relapse within it reopens the same incident
     sla_check_interval: Duration = 30.0  # how often deadlines and auto-close are checked
@@ -188,6 +213,7 @@ class Settings(Strict):
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     customers: list[Customer] = Field(default_factory=list)
     maintenance: list[Maintenance] = Field(default_factory=list)
+    zabbix: ZabbixSettings = Field(default_factory=ZabbixSettings)
     desks: dict[Ident, DeskBackend] = Field(default_factory=dict)  # remote service desks customers can use
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from bridge.mailer import Mailer, NotConfigured
 from bridge.metrics import Metrics
 from bridge.remote import RemoteDesks
 from bridge.schema import incidents, outbox, tickets
+from bridge.zabbix_api import ZabbixClient, ZabbixRefused
 from connectors.desks import DeskRejected, DeskUnavailable
 
 log = logging.getLogger("alertbridge.outbox")
@@ -55,8 +56,10 @@ class Dispatcher:
         metrics: Metrics,
         author: str,
         remote: RemoteDesks | None = None,
+        zabbix: ZabbixClient | None = None,
     ) -> None:
         self.remote = remote
+        self.zabbix = zabbix
         self.db = db
         self.settings = settings
         self.mailer = mailer
@@ -165,6 +168,13 @@ class Dispatcher:
                     raise Permanent(str(exc)) from exc
                 except DeskUnavailable:
                     raise
+            elif kind == "zabbix_ack":
+                if self.zabbix is None:
+                    raise NotConfigured("the Zabbix API is not configured (zabbix.url)")
+                try:
+                    await self.zabbix.acknowledge(row["payload"]["event_id"], row["payload"]["message"])
+                except ZabbixRefused as exc:
+                    raise Permanent(str(exc)) from exc
             else:
                 raise Permanent(f"unknown outbox kind {kind!r}")
         except NotConfigured as exc:
@@ -231,6 +241,15 @@ class Dispatcher:
                 await self.desk.add_article(
                     conn, row["incident_id"], self.author, f"Desk {p['desk']}: {p['op']} failed: {error}", now
                 )
+            return
+        if row["kind"] == "zabbix_ack":
+            if row["incident_id"] is not None:
+                text = (
+                    f"Zabbix problem {p['event_id']} acknowledged with the ticket number."
+                    if state == "delivered"
+                    else f"Could not acknowledge Zabbix problem {p['event_id']}: {error}"
+                )
+                await self.desk.add_article(conn, row["incident_id"], self.author, text, now)
             return
         if row["kind"] != "curator_mail" or row["incident_id"] is None:
             return

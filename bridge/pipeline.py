@@ -113,6 +113,9 @@ async def close_incident(
     await desk.add_article(conn, incident_id, author, text, now)
 
 
+ZABBIX_ACK_PREFIX = "alertbridge:"
+
+
 def _open_incident(row: Any) -> OpenIncident:
     return OpenIncident(
         row["id"],
@@ -144,6 +147,39 @@ class Pipeline:
         self.settings = settings
         self.classifier = classifier
         self.desk = desk
+
+    def _own_zabbix_update(self, user: str, message: str) -> bool:
+        """An update alertbridge itself made in Zabbix (its acknowledgement), echoed back by the media type."""
+        z = self.settings.zabbix
+        if message.startswith(ZABBIX_ACK_PREFIX):
+            return True
+        login = z.user.strip()
+        return bool(login) and (user.strip() == login or user.strip().endswith(f"({login})"))
+
+    async def _zabbix_ack(self, conn: AsyncConnection, a: Alert, out: Outcome, now: datetime) -> None:
+        """Queue the acknowledgement of a Zabbix problem with its ticket number (once per problem event)."""
+        z = self.settings.zabbix
+        if not (z.enabled and z.acknowledge) or a.source != "zabbix" or a.status is not AlertStatus.FIRING:
+            return
+        if not out.ticket or out.action in (Action.IGNORE.value, "maintenance", "hold"):
+            return
+        link = f"{self.settings.public_url.rstrip('/')}/api/v1/tickets/{out.ticket}" if self.settings.public_url else ""
+        kind = "service-affecting incident" if out.kind == "incident" else "silent fault"
+        message = f"{ZABBIX_ACK_PREFIX} ticket {out.ticket} ({kind}){' ' + link if link else ''}"
+        await conn.execute(
+            _insert(self.db, outbox)
+            .values(
+                key=f"zabbix_ack:{a.identity}",
+                kind="zabbix_ack",
+                incident_id=out.incident_id,
+                payload={"event_id": a.identity, "message": message, "ticket": out.ticket},
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
 
     # -- pure part: decide everything that can be decided before touching the database ----------
     def prepare(self, alerts_in: list[Alert], allowed_customer: str | None = None) -> list[Prepared]:
@@ -226,7 +262,9 @@ class Pipeline:
             windows = await maintenance.active(conn, {p.customer.id for p in prepared}, now)
             for p in prepared:
                 held = maintenance.covering(windows, p.customer.id, p.service.id if p.service else None, p.alert.host)
-                result.outcomes.append(await self._one(conn, p, now, result.event_id, held, release))
+                out = await self._one(conn, p, now, result.event_id, held, release)
+                result.outcomes.append(out)
+                await self._zabbix_ack(conn, p.alert, out, now)
                 if p.verdict.member is not None:
                     groups.setdefault(f"{p.customer.id}/{p.verdict.member.group_key}", p)
             # redundancy groups last, in a fixed order: every row lock above is taken before any group lock
@@ -252,6 +290,10 @@ class Pipeline:
         release: bool = False,
     ) -> Outcome:
         a = p.alert
+        if a.update is not None and a.source == "zabbix" and self._own_zabbix_update(a.update.user, a.update.message):
+            return Outcome(
+                a.identity, Action.IGNORE.value, "alertbridge's own update in Zabbix, echoed back", p.customer.id
+            )
         order = order_of(a, now)
         row, is_new = await self._alert_row(conn, p, now, order)
         if release and not row["suppressed"]:

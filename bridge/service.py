@@ -19,6 +19,7 @@ from bridge.outbox import Dispatcher, depth
 from bridge.pipeline import Pipeline
 from bridge.remote import RemoteDesks
 from bridge.timers import TimedWork
+from bridge.zabbix_api import ZabbixClient
 from classifier import Classifier, load_pack
 
 log = logging.getLogger("alertbridge")
@@ -42,8 +43,9 @@ def assemble(settings: Settings) -> Service:
     remote = RemoteDesks(settings, db) if settings.desks else None
     classifier = Classifier(settings.customers, load_pack(), settings.classifier)
     pipeline = Pipeline(db, settings, classifier, desk)
+    zabbix = ZabbixClient(settings.zabbix) if settings.zabbix.enabled else None
     dispatcher = Dispatcher(
-        db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester, remote
+        db, settings.outbox, Mailer(settings.mail), desk, metrics, settings.system_requester, remote, zabbix
     )
     sla = TimedWork(
         db,
@@ -53,6 +55,8 @@ def assemble(settings: Settings) -> Service:
         settings.lifecycle.sla_check_interval,
         settings.lifecycle.auto_close_after,
         pipeline,
+        zabbix,
+        settings.zabbix.reconcile_interval,
     )
     metrics.set_outbox_probe(lambda: depth(db))
     app = build_app(settings, db, pipeline, metrics, dispatcher, sla)

@@ -21,6 +21,8 @@ from bridge.inspect import PARSERS
 from bridge.metrics import Metrics
 from bridge.pipeline import Pipeline, Rejected
 from bridge.schema import alert_events, alerts, incidents
+from bridge.zabbix_api import ZabbixClient, ZabbixRefused, ZabbixUnavailable, problem_body, recovery_body
+from connectors import zabbix as zabbix_connector
 from connectors.alert import PayloadError
 
 log = logging.getLogger("alertbridge.sla")
@@ -36,7 +38,12 @@ class TimedWork:
         interval: float,
         auto_close_after: float = 0.0,
         pipeline: Pipeline | None = None,
+        zabbix: ZabbixClient | None = None,
+        reconcile_interval: float = 0.0,
     ) -> None:
+        self.zabbix = zabbix
+        self.reconcile_interval = reconcile_interval
+        self._next_reconcile = 0.0  # loop time; the first run happens at start
         self.auto_close_after = auto_close_after
         self.pipeline = pipeline
         self.db = db
@@ -69,6 +76,10 @@ class TimedWork:
                 await self.release_maintenance()
                 if self.pipeline is not None:
                     await self.pipeline.settle_flapping()
+                loop = asyncio.get_running_loop()
+                if self.zabbix is not None and self.reconcile_interval > 0 and loop.time() >= self._next_reconcile:
+                    self._next_reconcile = loop.time() + self.reconcile_interval
+                    await self.reconcile_zabbix()
             except Exception as exc:  # database away: try again next time
                 log.warning("timed work failed: %s", exc)
             with contextlib.suppress(TimeoutError):
@@ -189,3 +200,66 @@ class TimedWork:
             result = await self.pipeline.ingest(ev.source, "maintenance-end", ev.body, prepared, now, release=True)
             released += sum(o.action not in ("maintenance", "ignore") for o in result.outcomes)
         return released
+
+    async def reconcile_zabbix(self) -> dict[str, int]:
+        """Compare Zabbix's open problems with what is firing here and fix the differences: a problem whose
+        webhook never arrived is taken up; one that recovered without its recovery arriving is resolved.
+        Safe on several replicas at once: each fix goes through the pipeline like the webhook would."""
+        if self.zabbix is None or self.pipeline is None:
+            return {"opened": 0, "resolved": 0}
+        try:
+            problems = await self.zabbix.open_problems()
+        except (ZabbixUnavailable, ZabbixRefused) as exc:
+            log.warning("zabbix reconcile: cannot read problems: %s", exc)
+            return {"opened": 0, "resolved": 0}
+        open_ids = {str(p["eventid"]) for p in problems}
+        async with self.db.read() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(alerts.c.identity, alerts.c.status, alerts.c.name, alerts.c.host).where(
+                            alerts.c.source == "zabbix"
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        known = {r["identity"] for r in rows}
+        firing = [dict(r) for r in rows if r["status"] == "firing"]
+        fixed = {"opened": 0, "resolved": 0}
+        for p in problems:
+            if str(p["eventid"]) in known:
+                continue
+            if await self._reconcile_one(problem_body(p, self.zabbix.settings.url), f"problem {p['eventid']}"):
+                fixed["opened"] += 1
+        gone = [r for r in firing if r["identity"] not in open_ids]
+        if gone:
+            try:
+                events = await self.zabbix.events([r["identity"] for r in gone])
+            except (ZabbixUnavailable, ZabbixRefused) as exc:
+                log.warning("zabbix reconcile: cannot read events: %s", exc)
+                return fixed
+            for r in gone:
+                ev = events.get(r["identity"])
+                if ev is not None and str(ev.get("r_eventid", "0")) == "0":
+                    continue  # still a problem in Zabbix (it left problem.get only just now, or is suppressed)
+                recovery = str(ev["r_eventid"]) if ev is not None else str(int(r["identity"]) + 1)
+                trigger = str(ev.get("objectid", "")) if ev is not None else ""
+                body = recovery_body(r, recovery, trigger)
+                if await self._reconcile_one(body, f"recovery of {r['identity']}"):
+                    fixed["resolved"] += 1
+        if fixed["opened"] or fixed["resolved"]:
+            log.info("zabbix reconcile: %d problem(s) taken up, %d resolved", fixed["opened"], fixed["resolved"])
+        return fixed
+
+    async def _reconcile_one(self, body: dict[str, object], what: str) -> bool:
+        assert self.pipeline is not None
+        try:
+            prepared = self.pipeline.prepare(zabbix_connector.parse(body))
+        except (PayloadError, Rejected) as exc:
+            log.warning("zabbix reconcile: %s not taken up: %s", what, exc)
+            return False
+        result = await self.pipeline.ingest("zabbix", "reconcile", body, prepared)
+        log.info("zabbix reconcile: %s -> %s", what, ", ".join(o.action for o in result.outcomes))
+        return any(o.action not in ("ignore", "repeat") for o in result.outcomes)
