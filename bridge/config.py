@@ -90,6 +90,11 @@ class RemoteDesk(Strict):
     options: dict[str, str] = Field(default_factory=dict)  # backend-specific settings
     timeout: Duration = 15.0
 
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _dur(cls, v: Any) -> float:
+        return parse_duration(v)
+
     @model_validator(mode="after")
     def _valid(self) -> RemoteDesk:
         if not self.url.startswith(("http://", "https://")):
@@ -118,6 +123,11 @@ class ZabbixSettings(Strict):
     acknowledge: bool = True  # acknowledge each problem with its ticket number and link
     reconcile_interval: Duration = 300.0  # compare open problems with open incidents; 0: never
     timeout: Duration = 15.0
+
+    @field_validator("reconcile_interval", "timeout", mode="before")
+    @classmethod
+    def _dur(cls, v: Any) -> float:
+        return parse_duration(v)
 
     @model_validator(mode="after")
     def _valid(self) -> ZabbixSettings:
@@ -153,6 +163,7 @@ class LifecycleSettings(Strict):
         "min_notice_interval",
         "flap_window",
         "flap_settle",
+        "storm_window",
         mode="before",
     )
     @classmethod

@@ -438,3 +438,24 @@ def test_bad_desk_settings_are_refused(tmp_path: Path, change: Any, error: str) 
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=error):
         load(path, env=RT_ENV)
+
+
+def test_durations_everywhere_accept_units(tmp_path: Path) -> None:
+    data = yaml.safe_load(RT_CONFIG.read_text())
+    data["lifecycle"] = {"storm_window": "10m", "reopen_window": "2h"}
+    data["zabbix"] = {"url": "https://zbx.example", "token": "t", "reconcile_interval": "1m", "timeout": "5s"}
+    data["desks"]["rt"]["timeout"] = "30s"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    s, _ = load(path, env=RT_ENV)
+    assert (s.lifecycle.storm_window, s.zabbix.reconcile_interval, s.desks["rt"].timeout) == (600.0, 60.0, 30.0)
+    assert s.zabbix.enabled
+
+
+def test_zabbix_write_back_needs_credentials(tmp_path: Path) -> None:
+    data = yaml.safe_load(RT_CONFIG.read_text())
+    data["zabbix"] = {"url": "https://zbx.example"}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="zabbix: .*set token, or user and password"):
+        load(path, env=RT_ENV)
