@@ -457,5 +457,5 @@ def test_zabbix_write_back_needs_credentials(tmp_path: Path) -> None:
     data["zabbix"] = {"url": "https://zbx.example"}
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match="zabbix: .*set token, or user and password"):
+    with pytest.raises(ConfigError, match=r"zabbix: .*set token, or user and password"):
         load(path, env=RT_ENV)
