@@ -349,12 +349,21 @@ class Acknowledgement(BaseModel):
     note: Annotated[str, StringConstraints(max_length=65536)] = ""
 
 
-IncidentAction = Callable[
-    [AsyncConnection, dict[str, Any], Acknowledgement, datetime, BuiltinDesk], Awaitable[web.Response | None]
-]
+class NoteIn(BaseModel):
+    """An engineer's note on the incident's ticket: internal unless `public` (never on a silent fault)."""
+
+    model_config = ConfigDict(extra="forbid")
+    engineer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65536)]
+    public: bool = False
 
 
-async def engineer_action(request: web.Request, act: IncidentAction) -> web.StreamResponse:
+IncidentAction = Callable[[AsyncConnection, dict[str, Any], Any, datetime, BuiltinDesk], Awaitable[web.Response | None]]
+
+
+async def engineer_action(
+    request: web.Request, act: IncidentAction, model: type[BaseModel] = Acknowledgement
+) -> web.StreamResponse:
     """An engineer's action on one incident (scope `work`): authenticate, read the body, lock the incident
     of the caller's customer, let `act` change it (or answer a problem), return the incident."""
     auth = authenticate(request, "work")
@@ -364,7 +373,7 @@ async def engineer_action(request: web.Request, act: IncidentAction) -> web.Stre
     if not raw.isdigit() or len(raw) > 18:
         return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
     try:
-        who = parse_model(Acknowledgement, await read_json(request))
+        who = parse_model(model, await read_json(request))
     except _Bad as exc:
         return problem(exc.status, exc.error, exc.message)
     except PayloadError as exc:
@@ -424,6 +433,24 @@ async def _close(
 
 def _note(who: Acknowledgement) -> str:
     return f"\n{who.note}" if who.note else ""
+
+
+async def _add_note(
+    conn: AsyncConnection, row: dict[str, Any], who: NoteIn, now: datetime, desk: BuiltinDesk
+) -> web.Response | None:
+    if who.public and row["kind"] != "incident":
+        return problem(
+            409, "fault_is_internal", f"incident {row['id']} is a silent fault: its notes stay internal (public: false)"
+        )
+    if row["state"] == "closed":
+        return problem(409, "already_closed", f"incident {row['id']} is closed")
+    await desk.add_article(conn, row["id"], who.engineer, who.text, now, visible_to_customer=who.public)
+    await conn.execute(update(incidents).where(incidents.c.id == row["id"]).values(updated_at=now))
+    return None
+
+
+async def add_note(request: web.Request) -> web.StreamResponse:
+    return await engineer_action(request, _add_note, NoteIn)
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:
@@ -639,6 +666,7 @@ def build_app(
     r.add_get("/api/v1/incidents", list_incidents)
     r.add_get("/api/v1/incidents/{id}", get_incident)
     r.add_post("/api/v1/incidents/{id}/acknowledge", acknowledge)
+    r.add_post("/api/v1/incidents/{id}/notes", add_note)
     r.add_post("/api/v1/incidents/{id}/close", close)
     r.add_post("/api/v1/maintenance", create_window)
     r.add_get("/api/v1/maintenance", list_windows)

@@ -96,7 +96,7 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
 
 @cache
 def document() -> dict[str, Any]:
-    from bridge.app import Acknowledgement, WindowIn
+    from bridge.app import Acknowledgement, NoteIn, WindowIn
 
     schemas = _collect(
         [
@@ -104,6 +104,7 @@ def document() -> dict[str, Any]:
             ZabbixWebhook,
             Finding,
             Acknowledgement,
+            NoteIn,
             WindowIn,
             Window,
             Accepted,
@@ -152,6 +153,14 @@ def document() -> dict[str, Any]:
                 "IncidentOut",
                 "Acknowledged",
                 True,
+            ),
+            "/api/v1/incidents/{id}/notes": _action(
+                "An engineer's note on the ticket: internal, or customer-visible with public (incidents only)",
+                "NoteIn",
+                "IncidentOut",
+                "Added",
+                True,
+                conflict="A silent fault's notes stay internal, or the incident is closed",
             ),
             "/api/v1/incidents/{id}/close": _action(
                 "A person closes the incident and its ticket",

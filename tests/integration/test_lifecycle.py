@@ -172,3 +172,32 @@ async def test_relapse_of_an_untaken_incident_is_new_again(api: Api) -> None:
     [inc] = await api.incidents()
     assert inc["reopened"] == 1 and inc["stage"] == "new"
     assert (await api.ticket(inc["ticket"]))["state"] == "new"
+
+
+async def test_engineer_notes_internal_or_public_never_public_on_a_fault(api: Api) -> None:
+    await api.am(bodies.website())
+    from tests.conftest import fixture_json
+
+    await api.zbx(fixture_json("zabbix/problem.json"))
+    site = next(i for i in await api.incidents() if i["kind"] == "incident")
+    fault = next(i for i in await api.incidents() if i["kind"] == "fault")
+    status, _ = await api.post(f"/api/v1/incidents/{site['id']}/notes", {"engineer": "Olga", "text": "rebooting"}, ENG)
+    assert status == 200
+    status, _ = await api.post(
+        f"/api/v1/incidents/{site['id']}/notes",
+        {"engineer": "Olga", "text": "The site is back in 10 minutes", "public": True},
+        ENG,
+    )
+    assert status == 200
+    arts = {a["body"]: a["visible_to_customer"] for a in (await api.ticket(site["ticket"]))["articles"]}
+    assert arts["rebooting"] is False and arts["The site is back in 10 minutes"] is True
+    before = await api.ticket(fault["ticket"])
+    status, body = await api.post(
+        f"/api/v1/incidents/{fault['id']}/notes", {"engineer": "Olga", "text": "disk ordered", "public": True}, ENG
+    )
+    assert status == 409 and body["error"] == "fault_is_internal"
+    assert await api.ticket(fault["ticket"]) == before  # refused: nothing changed
+    for bad in ({"engineer": "Olga"}, {"engineer": "", "text": "x"}, {"engineer": "O", "text": "x", "extra": 1}):
+        status, body = await api.post(f"/api/v1/incidents/{site['id']}/notes", bad, ENG)
+        assert status == 422, body
+    assert (await api.post(f"/api/v1/incidents/{site['id']}/notes", {"engineer": "O", "text": "x"}, AM))[0] == 403
