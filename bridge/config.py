@@ -82,8 +82,10 @@ class RemoteDesk(Strict):
     token: str = ""  # an API token instead of user/password (RT, Zammad, Jira); the HMAC secret for webhook
     incident_queue: str = "Incidents"  # RT/Znuny queue, Zammad group, Jira request type or issue type
     fault_queue: str = "Faults"
-    key_field: str = "AlertbridgeKey"  # where the desk keeps alertbridge's idempotency key
-    origin_field: str = "Origin"  # where the desk keeps the origin: monitoring | engineer
+    # where the desk keeps alertbridge's idempotency key and the origin (monitoring | engineer): an RT
+    # custom field, a Znuny dynamic field, a Jira custom field id (customfield_…); see the backend module
+    key_field: str = "AlertbridgeKey"
+    origin_field: str = "Origin"
     requester: str = "monitoring@alertbridge.invalid"  # the system requester in the desk
     engineer_domain: str = ""  # findings: requester <engineer>@<domain> when set, else the system requester
     states: dict[str, str] = Field(default_factory=dict)  # new|in_progress|resolved|closed -> the desk's state

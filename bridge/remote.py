@@ -62,7 +62,9 @@ class RemoteDesks:
             return {"external_id": ref.id, "external_url": ref.url}
         ref = await self._ref(desk, t)
         if p["op"] == "note":
-            await desk.note(ref, p["text"], bool(p.get("visible")), f"alertbridge:{row['key']}", row["attempts"] > 0)
+            # a retry, or a row whose earlier lease ran out (the process died mid-delivery): look before posting
+            again = row["attempts"] > 0 or row.get("locked_until") is not None
+            await desk.note(ref, p["text"], bool(p.get("visible")), f"alertbridge:{row['key']}", again)
             if p.get("visible") and t["state"] in ("resolved", "closed") and getattr(desk, "reopens_on_reply", False):
                 # a reply reopens an inactive ticket in most desks (RT's "On Correspond Open Inactive
                 # Tickets"): the ticket keeps the state it has here
