@@ -895,7 +895,9 @@ class Pipeline:
             await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
         elif action is Action.NOTE and a.update is not None:
             u = a.update
-            if "acknowledg" in u.action.lower():  # an engineer took it in Zabbix: the reaction deadline is met
+            # a person acknowledged or commented in Zabbix (after alertbridge's own acknowledgement Zabbix
+            # records a person's acknowledgement as a comment): an engineer took it, the reaction is met
+            if any(w in u.action.lower() for w in ("acknowledg", "comment")):
                 values["acknowledged_at"] = func.coalesce(incidents.c.acknowledged_at, now)
                 values["acknowledged_by"] = func.coalesce(incidents.c.acknowledged_by, (u.user or "unknown user")[:200])
                 await self.desk.take(conn, inc["id"], now)

@@ -245,8 +245,7 @@ class TimedWork:
                 if ev is not None and str(ev.get("r_eventid", "0")) == "0":
                     continue  # still a problem in Zabbix (it left problem.get only just now, or is suppressed)
                 recovery = str(ev["r_eventid"]) if ev is not None else str(int(r["identity"]) + 1)
-                trigger = str(ev.get("objectid", "")) if ev is not None else ""
-                body = recovery_body(r, recovery, trigger)
+                body = recovery_body(r, recovery, ev)
                 if await self._reconcile_one(body, f"recovery of {r['identity']}"):
                     fixed["resolved"] += 1
         if fixed["opened"] or fixed["resolved"]:

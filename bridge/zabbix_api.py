@@ -83,9 +83,13 @@ class ZabbixClient:
             recent=False,
             selectTags="extend",
         )
-        if not problems:
+        return await self._with_hosts(problems or [])
+
+    async def _with_hosts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Adds host, host_name and groups (names) to problem or event rows."""
+        if not rows:
             return []
-        ids = [p["eventid"] for p in problems]
+        ids = [r["eventid"] for r in rows]
         events = await self.call("event.get", eventids=ids, output=["eventid"], selectHosts=["hostid", "host", "name"])
         hosts_of = {e["eventid"]: e.get("hosts") or [] for e in events}
         host_ids = sorted({h["hostid"] for hs in hosts_of.values() for h in hs})
@@ -99,12 +103,11 @@ class ZabbixClient:
                 key = "groups"
             groups_of = {h["hostid"]: [g["name"] for g in h.get(key) or []] for h in hosts}
         out = []
-        for p in problems:
-            hs = hosts_of.get(p["eventid"]) or [{}]
-            h = hs[0]
+        for r in rows:
+            h = (hosts_of.get(r["eventid"]) or [{}])[0]
             out.append(
                 {
-                    **p,
+                    **r,
                     "host": h.get("host", ""),
                     "host_name": h.get("name", ""),
                     "groups": groups_of.get(h.get("hostid", ""), []),
@@ -113,13 +116,16 @@ class ZabbixClient:
         return out
 
     async def events(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Problem events by id, with `r_eventid` (its recovery event, "0" while open)."""
+        """Problem events by id, with `r_eventid` (its recovery event, "0" while open), tags, host and groups."""
         if not event_ids:
             return {}
         rows = await self.call(
-            "event.get", eventids=event_ids, output=["eventid", "r_eventid", "value", "name", "objectid"]
+            "event.get",
+            eventids=event_ids,
+            output=["eventid", "r_eventid", "value", "name", "objectid", "severity", "clock"],
+            selectTags="extend",
         )
-        return {r["eventid"]: r for r in rows}
+        return {r["eventid"]: r for r in await self._with_hosts(rows or [])}
 
 
 SEVERITIES = ["Not classified", "Information", "Warning", "Average", "High", "Disaster"]
@@ -155,16 +161,20 @@ def problem_body(p: dict[str, Any], zabbix_url: str = "") -> dict[str, Any]:
     }
 
 
-def recovery_body(alert_row: dict[str, Any], recovery_id: str, trigger_id: str) -> dict[str, Any]:
-    """A media type recovery body for a problem Zabbix no longer has open (its recovery was missed)."""
-    return {
-        "event_id": alert_row["identity"],
-        "event_value": "0",
-        "event_update_status": "0",
-        "kind": "recovery",
-        "event_name": alert_row["name"],
-        "trigger_name": alert_row["name"],
-        "trigger_id": trigger_id,
-        "host_host": alert_row["host"],
-        "event_recovery_id": recovery_id,
-    }
+def recovery_body(alert_row: dict[str, Any], recovery_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
+    """A media type recovery body for a problem Zabbix no longer has open (its recovery was missed):
+    the problem's own tags, host and groups, so it binds to the same customer and service."""
+    if event is not None:
+        body = problem_body({**event, "name": event.get("name") or alert_row["name"]})
+        if not body["host_host"]:
+            body["host_host"] = alert_row["host"]
+    else:
+        body = {"event_id": alert_row["identity"], "event_name": alert_row["name"], "host_host": alert_row["host"]}
+    body.update(
+        event_id=alert_row["identity"],
+        event_value="0",
+        event_update_status="0",
+        kind="recovery",
+        event_recovery_id=recovery_id,
+    )
+    return body
