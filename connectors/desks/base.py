@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+import aiohttp
 
 
 class DeskError(Exception):
@@ -62,3 +65,30 @@ class Desk(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+async def request_json(
+    session: aiohttp.ClientSession,
+    desk: str,
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    """One JSON request to a desk: (status, decoded body or its first 300 characters, response headers).
+    No answer at all (refused, reset, timeout) raises DeskUnavailable naming the desk and the call; the
+    status is for the backend to judge."""
+    data = json.dumps(body) if body is not None else None
+    sent = {**(headers or {}), **({"Content-Type": "application/json"} if data is not None else {})}
+    call = f"{desk} {method} {url.split('?')[0]}"
+    try:
+        async with session.request(method, url, data=data, headers=sent) as r:
+            text = await r.text()
+            status, got = r.status, dict(r.headers)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise DeskUnavailable(f"{call}: {type(exc).__name__}: {exc}") from exc
+    try:
+        payload = json.loads(text) if text.strip() else None
+    except ValueError:
+        payload = text[:300]
+    return status, payload, got

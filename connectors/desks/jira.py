@@ -61,7 +61,7 @@ from urllib.parse import quote, urlencode, urlparse
 
 import aiohttp
 
-from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
+from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket, request_json
 
 # alertbridge's stages -> Jira status or transition names ("a|b": the first that the workflow offers).
 # Service Management's default workflows use "Waiting for support", "In Progress", "Resolved", "Closed";
@@ -139,21 +139,11 @@ class JiraDesk:
 
     # --- HTTP -----------------------------------------------------------------------------------------
     async def _call(self, method: str, path: str, body: Any = None, conflict_ok: bool = False) -> tuple[int, Any]:
-        data = json.dumps(body) if body is not None else None
-        headers = {**self._headers, **({"Content-Type": "application/json"} if data is not None else {})}
+        headers = dict(self._headers)
         if path.startswith("/rest/servicedeskapi/"):
             headers["X-ExperimentalApi"] = "opt-in"
-        try:
-            async with self._session.request(method, self.base + path, data=data, headers=headers) as r:
-                text = await r.text()
-                status = r.status
-                retry_after = r.headers.get("Retry-After")
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DeskUnavailable(f"Jira {method} {path}: {type(exc).__name__}: {exc}") from exc
-        try:
-            payload = json.loads(text) if text.strip() else None
-        except ValueError:
-            payload = text[:300]
+        status, payload, got = await request_json(self._session, "Jira", method, self.base + path, body, headers)
+        retry_after = got.get("Retry-After")
         what = f"Jira {method} {path.split('?')[0]}: HTTP {status}"
         if status == 429:
             raise DeskUnavailable(f"{what} (rate limited, Retry-After {retry_after or '?'}): {_message(payload)}")

@@ -15,13 +15,12 @@ auth or `Authorization: token ...`, 201 on create, 200 with a list of messages o
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
+from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket, request_json
 
 # alertbridge's stages -> RT's default lifecycle (new, open, stalled, resolved, rejected, deleted)
 STATES = {"new": "new", "in_progress": "open", "resolved": "resolved", "closed": "resolved"}
@@ -76,18 +75,7 @@ class RTDesk:
     # --- HTTP -----------------------------------------------------------------------------------------
     async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         url = path if path.startswith("http") else self.api + path
-        data = json.dumps(body) if body is not None else None
-        headers = {**self._headers, **({"Content-Type": "application/json"} if data is not None else {})}
-        try:
-            async with self._session.request(method, url, data=data, headers=headers) as r:
-                text = await r.text()
-                status = r.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DeskUnavailable(f"RT {method} {path}: {type(exc).__name__}: {exc}") from exc
-        try:
-            payload = json.loads(text) if text.strip() else None
-        except ValueError:
-            payload = text[:300]
+        status, payload, _ = await request_json(self._session, "RT", method, url, body, self._headers)
         if status >= 500 or status == 429:
             raise DeskUnavailable(f"RT {method} {path}: HTTP {status}: {_message(payload)}")
         if status in (401, 403):

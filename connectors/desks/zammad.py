@@ -62,7 +62,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
+from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket, request_json
 
 # alertbridge's stages -> Zammad's default states (new, open, pending reminder, pending close, closed)
 STATES = {"new": "new", "in_progress": "open", "resolved": "closed", "closed": "closed"}
@@ -126,19 +126,10 @@ class ZammadDesk:
 
     # --- HTTP -----------------------------------------------------------------------------------------
     async def _call(self, method: str, path: str, body: Any = None, exists_ok: bool = False) -> tuple[int, Any]:
-        data = json.dumps(body) if body is not None else None
-        headers = {**self._headers, **({"Content-Type": "application/json"} if data is not None else {})}
-        try:
-            async with self._session.request(method, self.base + path, data=data, headers=headers) as r:
-                text = await r.text()
-                status = r.status
-                retry_after = r.headers.get("Retry-After")
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DeskUnavailable(f"Zammad {method} {path}: {type(exc).__name__}: {exc}") from exc
-        try:
-            payload = json.loads(text) if text.strip() else None
-        except ValueError:
-            payload = text[:300]
+        status, payload, got = await request_json(
+            self._session, "Zammad", method, self.base + path, body, self._headers
+        )
+        retry_after = got.get("Retry-After")
         what = f"Zammad {method} {path.split('?')[0]}: HTTP {status}"
         if status == 429:
             raise DeskUnavailable(f"{what} (rate limited, Retry-After {retry_after or '?'}): {_message(payload)}")
