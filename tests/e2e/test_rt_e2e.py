@@ -22,6 +22,7 @@ from bridge.schema import outbox, tickets
 from tests.conftest import ROOT, fixture_json, free_port, load_settings
 from tests.integration import bodies
 from tests.integration.api import ENG, Api
+from tests.integration.desks import backoff_passed, local_ticket
 
 pytestmark = pytest.mark.e2e
 RT_SH = ROOT / "tests" / "e2e" / "rt" / "rt.sh"
@@ -114,11 +115,6 @@ async def api(rt: RT, tmp_path: Path, mailbox: Any, service_factory: Any) -> Api
     return Api(await service_factory(settings))
 
 
-async def local_ticket(api: Api, incident_id: int) -> dict[str, Any]:
-    inc = await api.incident(incident_id)
-    return await api.ticket(inc["ticket"])
-
-
 async def test_incident_and_silent_fault_land_in_rt_with_the_right_visibility(api: Api, rt: RT, mailbox: Any) -> None:
     status, body = await api.am(bodies.website())
     assert status == 200, body
@@ -202,10 +198,7 @@ async def test_rt_down_loses_nothing_and_catches_up_in_order(api: Api, rt: RT, m
     )
 
     rt.start(fresh=False)
-    async with api.svc.db.transaction() as conn:  # the backoff has passed
-        await conn.execute(
-            update(outbox).where(outbox.c.state == "pending").values(next_attempt_at=outbox.c.created_at)
-        )
+    await backoff_passed(api)
     await api.deliver()
     assert {r["state"] for r in await api.outbox()} == {"delivered"}
     [t] = rt.all_tickets()

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp import web
 
 from connectors.desks.webhook import signature
-from tests.conftest import ROOT, fixture_json, free_port, load_settings
+from tests.conftest import fixture_json, free_port
 from tests.integration import bodies
 from tests.integration.api import ENG, Api
+from tests.integration.desks import backoff_passed, desk_api
 
 SECRET = "s3cret-for-tests"
 
@@ -73,12 +73,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 @pytest.fixture
 async def api(receiver: Receiver, database_url: str, mailbox: Any, service_factory: Any, tmp_path: Path) -> Api:
     url = await receiver.start()
-    cfg = yaml.safe_load((ROOT / "config" / "example.yaml").read_text())
-    cfg["desks"] = {"hook": {"backend": "webhook", "url": url, "token": SECRET}}
-    next(c for c in cfg["customers"] if c["id"] == "acme")["desk"] = "hook"
-    path = tmp_path / "hook.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    return Api(await service_factory(load_settings(database_url, mailbox.url, config=path)))
+    desk = {"backend": "webhook", "url": url, "token": SECRET}
+    return await desk_api("hook", desk, database_url, mailbox, service_factory, tmp_path)
 
 
 async def test_signed_events_follow_the_ticket(api: Api, receiver: Receiver) -> None:
@@ -113,14 +109,7 @@ async def test_receiver_down_then_back_gets_everything_once_in_order(api: Api, r
     assert all(r["attempts"] == 0 for r in waiting[1:])  # later changes wait behind the first
     assert "HTTP 503" in (waiting[0]["last_error"] or "")
     receiver.fail_with = None
-    async with api.svc.db.transaction() as conn:
-        from sqlalchemy import update
-
-        from bridge.schema import outbox
-
-        await conn.execute(
-            update(outbox).where(outbox.c.state == "pending").values(next_attempt_at=outbox.c.created_at)
-        )
+    await backoff_passed(api)
     await api.deliver()
     kinds = [e["event"] for e in receiver.events]
     assert kinds[0] == "ticket.opened" and kinds[-1] in ("ticket.note", "ticket.state")

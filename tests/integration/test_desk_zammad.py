@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import update
 
 from bridge.schema import outbox, tickets
 from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
 from connectors.desks.zammad import ZammadDesk, from_settings, key_tag
-from tests.conftest import ROOT, fixture_json, load_settings
+from tests.conftest import fixture_json
 from tests.fakes.zammad_fake import AGENT, OAUTH, PASSWORD, TOKEN, ZammadFake
 from tests.integration import bodies
 from tests.integration.api import ENG, Api
+from tests.integration.desks import backoff_passed, desk_api, desk_rows, local_ticket
 
 
 @pytest.fixture
@@ -47,33 +47,13 @@ def desk_config(url: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def api(zammad: ZammadFake, database_url: str, mailbox: Any, service_factory: Any, tmp_path: Path) -> Api:
-    cfg = yaml.safe_load((ROOT / "config" / "example.yaml").read_text())
-    cfg["desks"] = {"zammad": desk_config(zammad.url)}
-    next(c for c in cfg["customers"] if c["id"] == "acme")["desk"] = "zammad"
-    path = tmp_path / "zammad.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    return Api(await service_factory(load_settings(database_url, mailbox.url, config=path)))
-
-
-async def local_ticket(api: Api, incident_id: int) -> dict[str, Any]:
-    return await api.ticket((await api.incident(incident_id))["ticket"])
+    return await desk_api("zammad", desk_config(zammad.url), database_url, mailbox, service_factory, tmp_path)
 
 
 async def ticket_of(api: Api, zammad: ZammadFake, incident_id: int) -> dict[str, Any]:
     inc = await api.incident(incident_id)
     [t] = zammad.by_tag(key_tag("ab-", f"{inc['key']}#{incident_id}"))
     return t
-
-
-async def backoff_passed(api: Api) -> None:
-    async with api.svc.db.transaction() as conn:
-        await conn.execute(
-            update(outbox).where(outbox.c.state == "pending").values(next_attempt_at=outbox.c.created_at)
-        )
-
-
-async def desk_rows(api: Api) -> list[dict[str, Any]]:
-    return [r for r in await api.outbox() if r["kind"] == "desk"]
 
 
 async def test_incident_and_silent_fault_land_with_the_right_visibility(api: Api, zammad: ZammadFake) -> None:

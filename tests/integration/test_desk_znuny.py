@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import update
 
 from bridge.schema import outbox, tickets
 from connectors.desks.base import DeskRejected, DeskUnavailable, NewTicket, RemoteTicket
 from connectors.desks.znuny import ZnunyDesk
-from tests.conftest import ROOT, fixture_json, load_settings
+from tests.conftest import fixture_json
 from tests.fakes.znuny_fake import PASSWORD, USER, ZnunyFake
 from tests.integration import bodies
 from tests.integration.api import ENG, Api
+from tests.integration.desks import backoff_passed, desk_api, desk_rows, local_ticket
 
 INTERNAL, EMAIL = 3, 1  # CommunicationChannelID
 
@@ -59,12 +59,7 @@ def desk_config(url: str, **extra: Any) -> dict[str, Any]:
 async def make_api(
     znuny: ZnunyFake, database_url: str, mailbox: Any, service_factory: Any, tmp_path: Path, **extra: Any
 ) -> Api:
-    cfg = yaml.safe_load((ROOT / "config" / "example.yaml").read_text())
-    cfg["desks"] = {"znuny": desk_config(znuny.url, **extra)}
-    next(c for c in cfg["customers"] if c["id"] == "acme")["desk"] = "znuny"
-    path = tmp_path / "znuny.yaml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    return Api(await service_factory(load_settings(database_url, mailbox.url, config=path)))
+    return await desk_api("znuny", desk_config(znuny.url, **extra), database_url, mailbox, service_factory, tmp_path)
 
 
 @pytest.fixture
@@ -72,25 +67,10 @@ async def api(znuny: ZnunyFake, database_url: str, mailbox: Any, service_factory
     return await make_api(znuny, database_url, mailbox, service_factory, tmp_path)
 
 
-async def local_ticket(api: Api, incident_id: int) -> dict[str, Any]:
-    return await api.ticket((await api.incident(incident_id))["ticket"])
-
-
 async def ticket_of(api: Api, znuny: ZnunyFake, incident_id: int) -> dict[str, Any]:
     inc = await api.incident(incident_id)
     [ticket] = znuny.by_key(f"{inc['key']}#{incident_id}")
     return ticket
-
-
-async def backoff_passed(api: Api) -> None:
-    async with api.svc.db.transaction() as conn:
-        await conn.execute(
-            update(outbox).where(outbox.c.state == "pending").values(next_attempt_at=outbox.c.created_at)
-        )
-
-
-async def desk_rows(api: Api) -> list[dict[str, Any]]:
-    return [r for r in await api.outbox() if r["kind"] == "desk"]
 
 
 async def test_incident_and_silent_fault_land_with_the_right_visibility(api: Api, znuny: ZnunyFake) -> None:
