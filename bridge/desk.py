@@ -147,12 +147,14 @@ class BuiltinDesk:
         """An engineer took the ticket: a new ticket is now in progress (other states stay as they are)."""
         t = await self._ticket(conn, incident_id)
         if t is not None and t["state"] == "new":
-            await self.set_state(conn, incident_id, "in_progress", now)
+            await self._set_state(conn, t, "in_progress", now)
 
     async def set_state(self, conn: AsyncConnection, incident_id: int, state: str, now: datetime) -> None:
         t = await self._ticket(conn, incident_id)
-        if t is None or t["state"] == state:
-            return
+        if t is not None and t["state"] != state:
+            await self._set_state(conn, t, state, now)
+
+    async def _set_state(self, conn: AsyncConnection, t: Any, state: str, now: datetime) -> None:
         await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(state=state, updated_at=now))
         await self._mirror(conn, t, "state", now, state=state)
 

@@ -34,14 +34,6 @@ class ZabbixClient:
         self.settings = settings
         self._api: ZabbixAPI | None = None
 
-    def is_own(self, user: str) -> bool:
-        """Whether an update's `{USER.FULLNAME}` ("Name Surname (login)", or "(login)") is alertbridge's API user."""
-        login = self.settings.user.strip()
-        if not login or not user:
-            return False
-        u = user.strip()
-        return u == login or u.endswith(f"({login})")
-
     def _login(self) -> ZabbixAPI:
         if self._api is None:
             api = ZabbixAPI(self.settings.url, timeout=self.settings.timeout)
