@@ -190,6 +190,14 @@ class Limits(Strict):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+class IngestSettings(Strict):
+    """Group commit: requests arriving together are stored in one transaction (each answered after it)."""
+
+    group_commit: bool = True
+    max_batch: int = Field(default=256, ge=1, le=10000)  # requests per transaction at most
+    writers: int = Field(default=2, ge=1, le=64)  # transactions in flight at once (PostgreSQL; SQLite: 1)
+
+
 class Maintenance(Strict):
     """A planned window: alerts of the customer (or one service, or one host) are recorded, nothing is
     opened or sent; what still fires when it ends is handled as new."""
@@ -223,6 +231,7 @@ class Settings(Strict):
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     limits: Limits = Field(default_factory=Limits)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     customers: list[Customer] = Field(default_factory=list)
     maintenance: list[Maintenance] = Field(default_factory=list)

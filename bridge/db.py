@@ -7,14 +7,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:  # Alembic loads only to migrate, not in a serving process
+    from alembic.config import Config as AlembicConfig
 
 
 class DatabaseURLError(ValueError):
@@ -88,6 +89,8 @@ class Database:
 
 
 def alembic_config(sync_url: URL | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     ini = resources.files("bridge").joinpath("migrations/alembic.ini")
     cfg = AlembicConfig(str(ini))
     cfg.set_main_option("script_location", str(resources.files("bridge").joinpath("migrations")))
@@ -107,6 +110,8 @@ def migrate(url: str) -> str:
             if engine.dialect.name == "postgresql":
                 # several replicas starting at once: one migrates, the others wait for it
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7410115)")
+            from alembic import command
+
             cfg = alembic_config(sync_url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")

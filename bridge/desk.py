@@ -117,7 +117,19 @@ class BuiltinDesk:
         now: datetime,
         visible_to_customer: bool = False,
     ) -> None:
-        t = await self._ticket(conn, incident_id)
+        # one statement marks the ticket updated and reads what the article and the mirror need
+        t = (
+            (
+                await conn.execute(
+                    update(tickets)
+                    .where(tickets.c.incident_id == incident_id)
+                    .values(updated_at=now)
+                    .returning(tickets.c.id, tickets.c.incident_id, tickets.c.desk, tickets.c.queue, tickets.c.state)
+                )
+            )
+            .mappings()
+            .first()
+        )
         if t is None:
             return
         res = await conn.execute(
@@ -128,7 +140,6 @@ class BuiltinDesk:
             .returning(articles.c.id)
         )
         article_id = res.scalar_one()
-        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(updated_at=now))
         # a silent fault's ticket never gets a customer-visible article in the remote desk either
         visible = visible_to_customer and t["queue"] != self.settings.fault_queue
         await self._mirror(

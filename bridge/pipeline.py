@@ -4,11 +4,13 @@ through the state machine, write tickets and articles, and queue side effects in
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bridge import maintenance
+from bridge.batch import GroupCommit
 from bridge.config import Maintenance, Settings
 from bridge.db import Database
 from bridge.desk import BuiltinDesk
@@ -94,6 +97,20 @@ class IngestResult:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Job:
+    """One request's alerts waiting for the batch that stores them."""
+
+    source: str
+    token: str
+    body: Any
+    prepared: list[Prepared]
+    now: datetime | None  # None: the time the batch is stored
+
+
+REPEAT_WHY = "repeat of a firing alert"
+
+
 async def close_incident(
     conn: AsyncConnection,
     desk: BuiltinDesk,
@@ -137,8 +154,41 @@ def _is_deadlock(exc: BaseException) -> bool:
     return code in ("40P01", "40001")
 
 
+def _deadlock_retries() -> AsyncRetrying:
+    """A transaction that lost a race (deadlock victim, serialization failure) is run again, a few times."""
+    return AsyncRetrying(
+        retry=retry_if_exception(_is_deadlock),
+        stop=stop_after_attempt(4),
+        wait=wait_random_exponential(multiplier=0.05, max=0.5),
+        reraise=True,
+    )
+
+
 def _insert(db: Database, table: Any) -> Any:
     return sqlite_insert(table) if db.is_sqlite else pg_insert(table)
+
+
+# a plain repeat, for a whole batch at once (executemany): what the one-by-one path writes for it
+_REPEAT_ALERT = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("b_id"))
+    .values(
+        last_seen=bindparam("b_now"),
+        last_event_id=bindparam("b_event"),
+        occurrences=alerts.c.occurrences + 1,
+        status="firing",
+        last_order=bindparam("b_order"),
+        title=bindparam("b_title"),
+        severity=bindparam("b_severity"),
+        member_group=None,
+        member=None,
+    )
+)
+_REPEAT_INCIDENT = (
+    update(incidents)
+    .where(incidents.c.id == bindparam("b_id"))
+    .values(occurrences=incidents.c.occurrences + bindparam("b_n"), updated_at=bindparam("b_now"))
+)
 
 
 class Pipeline:
@@ -147,6 +197,15 @@ class Pipeline:
         self.settings = settings
         self.classifier = classifier
         self.desk = desk
+        ingest = settings.ingest
+        self.group_commit: GroupCommit[_Job, IngestResult] | None = None
+        if ingest.group_commit:
+            self.group_commit = GroupCommit(
+                self._ingest_batch,
+                self._ingest_job,
+                max_batch=ingest.max_batch,
+                writers=1 if db.is_sqlite else ingest.writers,
+            )
 
     def _own_zabbix_update(self, user: str, message: str) -> bool:
         """An update alertbridge itself made in Zabbix (its acknowledgement), echoed back by the media type."""
@@ -234,14 +293,22 @@ class Pipeline:
         release: bool = False,
     ) -> IngestResult:
         """Store and act on prepared alerts in one transaction. `release` re-processes alerts a maintenance
-        window held back (each only if still held back, so replicas never process one twice)."""
-        now = now or datetime.now(UTC)
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_is_deadlock),
-            stop=stop_after_attempt(4),
-            wait=wait_random_exponential(multiplier=0.05, max=0.5),
-            reraise=True,
-        ):
+        window held back (each only if still held back, so replicas never process one twice).
+
+        With group commit on, requests that arrive together share a transaction (see bridge.batch)."""
+        if self.group_commit is not None and not release:
+            return await self.group_commit.submit(_Job(source, token, body, prepared, now))
+        return await self._ingest_retrying(source, token, body, prepared, now or datetime.now(UTC), release)
+
+    async def _ingest_job(self, job: _Job) -> IngestResult:
+        return await self._ingest_retrying(
+            job.source, job.token, job.body, job.prepared, job.now or datetime.now(UTC), False
+        )
+
+    async def _ingest_retrying(
+        self, source: str, token: str, body: Any, prepared: list[Prepared], now: datetime, release: bool
+    ) -> IngestResult:
+        async for attempt in _deadlock_retries():
             with attempt:
                 return await self._ingest_once(source, token, body, prepared, now, release)
         raise AssertionError("unreachable")
@@ -279,6 +346,184 @@ class Pipeline:
                 .values(outcome=(actions[0] if len(actions) == 1 else "mixed"))
             )
         return result
+
+    async def _ingest_batch(self, jobs: Sequence[_Job]) -> list[IngestResult]:
+        """Several requests in one transaction (group commit), retried whole if it lost a race."""
+        async for attempt in _deadlock_retries():
+            with attempt:
+                return await self._ingest_batch_once(jobs, datetime.now(UTC))
+        raise AssertionError("unreachable")
+
+    def _may_repeat(self, p: Prepared) -> bool:
+        """Could this alert be a plain repeat (firing again on its open incident, nothing else to do)?"""
+        a = p.alert
+        if a.status is not AlertStatus.FIRING or a.update is not None or p.verdict.member is not None:
+            return False
+        return not (a.source == "zabbix" and self.settings.zabbix.enabled)
+
+    async def _ingest_batch_once(self, jobs: Sequence[_Job], batch_now: datetime) -> list[IngestResult]:
+        nows = [j.now or batch_now for j in jobs]
+        async with self.db.transaction() as conn:
+            ids = (
+                (
+                    await conn.execute(
+                        insert(alert_events).returning(alert_events.c.id, sort_by_parameter_order=True),
+                        [
+                            dict(
+                                source=j.source,
+                                received_at=now,
+                                token=j.token,
+                                alerts=len(j.prepared),
+                                outcome="accepted",
+                                body=j.body,
+                            )
+                            for j, now in zip(jobs, nows, strict=True)
+                        ],
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            results = [IngestResult(i) for i in ids]
+            customers = {p.customer.id for j in jobs for p in j.prepared}
+            windows: dict[datetime, list[dict[str, Any]]] = {}
+            for now in sorted(set(nows)):
+                windows[now] = await maintenance.active(conn, customers, now)
+            held: dict[tuple[int, int], dict[str, Any] | None] = {}
+            for ji, j in enumerate(jobs):
+                for pi, p in enumerate(j.prepared):
+                    svc = p.service.id if p.service else None
+                    held[ji, pi] = maintenance.covering(windows[nows[ji]], p.customer.id, svc, p.alert.host)
+            done = await self._repeats(conn, jobs, nows, ids, held)
+            for ji, j in enumerate(jobs):
+                now, res = nows[ji], results[ji]
+                groups: dict[str, Prepared] = {}
+                for pi, p in enumerate(j.prepared):
+                    out = done.get((ji, pi))
+                    if out is None:
+                        out = await self._one(conn, p, now, res.event_id, held[ji, pi], False)
+                        await self._zabbix_ack(conn, p.alert, out, now)
+                    res.outcomes.append(out)
+                    if p.verdict.member is not None:
+                        groups.setdefault(f"{p.customer.id}/{p.verdict.member.group_key}", p)
+                for _, p in sorted(groups.items()):
+                    group_outcome = await self._redundancy(conn, p, now)
+                    if group_outcome is not None:
+                        res.outcomes.append(group_outcome)
+            by_outcome: dict[str, list[int]] = {}
+            for res in results:
+                actions = sorted({o.action for o in res.outcomes})
+                by_outcome.setdefault(actions[0] if len(actions) == 1 else "mixed", []).append(res.event_id)
+            for outcome, event_ids in by_outcome.items():
+                await conn.execute(update(alert_events).where(alert_events.c.id.in_(event_ids)).values(outcome=outcome))
+        return results
+
+    async def _repeats(
+        self,
+        conn: AsyncConnection,
+        jobs: Sequence[_Job],
+        nows: list[datetime],
+        event_ids: Sequence[int],
+        held: dict[tuple[int, int], dict[str, Any] | None],
+    ) -> dict[tuple[int, int], Outcome]:
+        """Store, in a few statements for the whole batch, the alerts that merely fire again on their open
+        incident (most of a storm). What this decides is exactly what the one-by-one path decides for them
+        (action "repeat"); anything else is left to that path."""
+        seen = Counter((p.customer.id, p.alert.source, p.alert.identity) for j in jobs for p in j.prepared)
+        maybe = {
+            (p.customer.id, p.alert.source, p.alert.identity): (ji, pi)
+            for ji, j in enumerate(jobs)
+            for pi, p in enumerate(j.prepared)
+            if held[ji, pi] is None
+            and seen[p.customer.id, p.alert.source, p.alert.identity] == 1
+            and self._may_repeat(p)
+        }
+        if not maybe:
+            return {}
+        rows = (
+            (
+                await conn.execute(
+                    select(
+                        alerts.c.id,
+                        alerts.c.customer,
+                        alerts.c.source,
+                        alerts.c.identity,
+                        alerts.c.status,
+                        alerts.c.last_order,
+                        alerts.c.suppressed,
+                        alerts.c.attached,
+                        alerts.c.incident_id,
+                    )
+                    .where(tuple_(alerts.c.customer, alerts.c.source, alerts.c.identity).in_(list(maybe)))
+                    .order_by(alerts.c.id)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        )
+        firing: dict[tuple[int, int], tuple[int, int, float]] = {}
+        for r in rows:
+            ji, pi = maybe[r["customer"], r["source"], r["identity"]]
+            order = order_of(jobs[ji].prepared[pi].alert, nows[ji])
+            if (
+                r["status"] == "firing"
+                and not r["suppressed"]
+                and not r["attached"]
+                and r["incident_id"] is not None
+                and order >= r["last_order"]
+            ):
+                firing[ji, pi] = (r["id"], r["incident_id"], order)
+        if not firing:
+            return {}
+        open_incidents = {
+            r["id"]: r
+            for r in (
+                await conn.execute(
+                    select(
+                        incidents.c.id, incidents.c.active_key, incidents.c.state, incidents.c.ticket, incidents.c.kind
+                    )
+                    .where(incidents.c.id.in_(sorted({inc for _, inc, _ in firing.values()})))
+                    .order_by(incidents.c.id)
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .all()
+        }
+        done: dict[tuple[int, int], Outcome] = {}
+        alert_rows: list[dict[str, Any]] = []
+        counts: Counter[int] = Counter()
+        touched: dict[int, datetime] = {}
+        for (ji, pi), (alert_id, incident_id, order) in firing.items():
+            p, now = jobs[ji].prepared[pi], nows[ji]
+            inc = open_incidents.get(incident_id)
+            # the incident the one-by-one path would find: the open one of this alert's key
+            if inc is None or inc["state"] != "open" or inc["active_key"] != p.key:
+                continue
+            a = p.alert
+            alert_rows.append(
+                dict(
+                    b_id=alert_id,
+                    b_now=now,
+                    b_event=event_ids[ji],
+                    b_order=order,
+                    b_title=a.title,
+                    b_severity=a.severity[:64],
+                )
+            )
+            counts[incident_id] += 1
+            touched[incident_id] = max(now, touched.get(incident_id, now))
+            out = Outcome(a.identity, Action.REPEAT.value, REPEAT_WHY, p.customer.id, kind=p.verdict.kind)
+            out.incident_id, out.ticket, out.kind = incident_id, inc["ticket"], inc["kind"]
+            done[ji, pi] = out
+        if alert_rows:
+            await conn.execute(_REPEAT_ALERT, alert_rows)
+            await conn.execute(
+                _REPEAT_INCIDENT,
+                [dict(b_id=i, b_n=n, b_now=touched[i]) for i, n in sorted(counts.items())],
+            )
+        return done
 
     async def _one(
         self,
@@ -754,7 +999,7 @@ class Pipeline:
             origin="engineer" if engineer else "monitoring",
             requester=str(engineer) if engineer else self.settings.system_requester,
             source=a.source,
-            occurrences=0,
+            occurrences=1,  # this alert (what the one-by-one path used to add right after)
             reopened=0,
             episode=1,
             affected_notice=False,
@@ -774,7 +1019,7 @@ class Pipeline:
         new_id = (await conn.execute(ins)).scalar()
         if new_id is None:
             return None
-        inc = {**values, "id": new_id, "ticket": None, "resolved_at": None}
+        inc = {**values, "id": new_id, "ticket": None, "resolved_at": None, "fresh": True}
         inc["ticket"] = await self.desk.open_ticket(conn, inc, now)
         lines = [
             f"{'Finding logged by ' + str(engineer) if engineer else 'Opened by monitoring'} ({a.source}): {a.title}"
@@ -909,7 +1154,8 @@ class Pipeline:
                 f"{u.user or 'unknown user'} ({u.action or 'update'}): {u.message or '-'}",
                 now,
             )
-        await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+        if not (action in (Action.OPEN, Action.SUPERSEDE) and inc.get("fresh")):  # a new one is already counted
+            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
         if notice is not None and inc["kind"] == "incident":
             episode = inc.get("episode", 1) + (1 if action is Action.REOPEN else 0)
             if action in (Action.OPEN, Action.SUPERSEDE):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -151,6 +152,48 @@ incidents = Table(
 )
 
 # Relations between incidents: a redundancy incident and the member faults that led to it.
+# What the hot path and the timers look up among many open incidents, so an alert costs the same with a
+# hundred of them open or a hundred thousand.
+_OPEN = incidents.c.state == "open"
+Index(
+    "ix_incidents_open_host",
+    incidents.c.customer,
+    func.lower(incidents.c.host),
+    postgresql_where=_OPEN,
+    sqlite_where=_OPEN,
+)
+Index(
+    "ix_incidents_open_findings",
+    incidents.c.customer,
+    postgresql_where=_OPEN & (incidents.c.origin == "engineer"),
+    sqlite_where=_OPEN & (incidents.c.origin == "engineer"),
+)
+Index("ix_incidents_service_opened", incidents.c.customer, incidents.c.service, incidents.c.opened_at)
+Index(
+    "ix_incidents_reaction_due",
+    incidents.c.reaction_due,
+    postgresql_where=_OPEN & incidents.c.reaction_breached_at.is_(None),
+    sqlite_where=_OPEN & incidents.c.reaction_breached_at.is_(None),
+)
+Index(
+    "ix_incidents_resolution_due",
+    incidents.c.resolution_due,
+    postgresql_where=_OPEN & incidents.c.resolution_breached_at.is_(None),
+    sqlite_where=_OPEN & incidents.c.resolution_breached_at.is_(None),
+)
+Index(
+    "ix_incidents_resolved",
+    incidents.c.resolved_at,
+    postgresql_where=incidents.c.state == "resolved",
+    sqlite_where=incidents.c.state == "resolved",
+)
+Index(
+    "ix_alerts_suppressed",
+    alerts.c.id,
+    postgresql_where=alerts.c.suppressed.is_(True),
+    sqlite_where=alerts.c.suppressed.is_(True),
+)
+
 incident_links = Table(
     "incident_links",
     metadata,

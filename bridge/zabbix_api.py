@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
-
-import requests
-from pyzabbix import ZabbixAPI, ZabbixAPIException
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import ZabbixSettings
+
+if TYPE_CHECKING:  # pyzabbix (and requests) load only when Zabbix's API is configured
+    from pyzabbix import ZabbixAPI
 
 log = logging.getLogger("alertbridge.zabbix")
 
@@ -35,6 +35,8 @@ class ZabbixClient:
         self._api: ZabbixAPI | None = None
 
     def _login(self) -> ZabbixAPI:
+        from pyzabbix import ZabbixAPI
+
         if self._api is None:
             api = ZabbixAPI(self.settings.url, timeout=self.settings.timeout)
             if self.settings.token:
@@ -45,6 +47,9 @@ class ZabbixClient:
         return self._api
 
     def _call_sync(self, method: str, **params: Any) -> Any:
+        import requests
+        from pyzabbix import ZabbixAPIException
+
         try:
             api = self._login()
             obj, verb = method.split(".")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,6 +81,32 @@ class MemberOf:
 LEVELS: tuple[Level, ...] = ("low", "medium", "high")
 
 
+def _content_key(alert: Alert, b: Binding) -> tuple[Any, ...] | None:
+    """Everything a verdict depends on (None: not cacheable, e.g. an engineer's own judgement)."""
+    if alert.extra and alert.source == "engineer":
+        return None
+    return (
+        b.customer.id if b.customer else None,
+        b.service.id if b.service else None,
+        b.how,
+        alert.source,
+        alert.name,
+        alert.title,
+        alert.description,
+        alert.severity,
+        alert.host,
+        alert.item_key,
+        alert.item_name,
+        alert.expression,
+        alert.opdata,
+        alert.host_groups,
+        tuple(alert.labels.items()),
+        tuple(alert.annotations.items()),
+        tuple(alert.tags.items()),
+        str(alert.extra.get("nseverity", "")),
+    )
+
+
 def _raise(level: Level, steps: int) -> Level:
     return LEVELS[min(len(LEVELS) - 1, LEVELS.index(level) + steps)]
 
@@ -98,12 +125,30 @@ class Classifier:
         self.rules = tuple(self.settings.rules) + tuple(pack.rules)
         own = [r for c in self.customers for r in (*c.rules, *(r for s in c.services for r in s.rules))]
         self._member_down = {r.id for r in (*self.rules, *own) if r.member_down}
+        # the same alert arrives again and again (repeats, storms): its verdict depends only on what it
+        # carries and where it is bound, so it is kept (bounded) instead of matched again
+        self._cache: OrderedDict[tuple[Any, ...], Classification] = OrderedDict()
+        self.cache_size = 8192
 
     def bind(self, alert: Alert, strict: bool = True) -> Binding:
         return bind(alert, self.customers, strict)
 
     def classify(self, alert: Alert, binding: Binding | None = None) -> Classification:
         b = binding if binding is not None else self.bind(alert, strict=False)
+        key = _content_key(alert, b)
+        if key is not None:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        verdict = self._classify(alert, b)
+        if key is not None:
+            self._cache[key] = verdict
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return verdict
+
+    def _classify(self, alert: Alert, b: Binding) -> Classification:
         cust = b.customer
         trace = [f"bound: {b.how}"]
         judged = alert.extra.get("service_affecting") if alert.source == "engineer" else None

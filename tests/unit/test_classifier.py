@@ -503,3 +503,32 @@ def test_classification_is_a_value() -> None:
     v2 = classifier().classify(a)
     assert isinstance(v1, Classification)
     assert v1 == v2
+
+
+def test_a_repeated_alert_is_judged_once_and_the_same_way() -> None:
+    c = classifier()
+    a = alert(name="HostDown", title="Host db01 is down")
+    first = c.classify(a)
+    again = c.classify(alert(name="HostDown", title="Host db01 is down"))
+    assert again is first  # kept, not matched again
+    # anything the verdict depends on changes it: the text, or where the alert is bound
+    other = c.classify(alert(name="HostDown", title="Disk of db01 is 91 % full"))
+    assert other is not first and other.rule != first.rule
+    unbound = c.classify(a, Binding(None, None, "nothing matched"))
+    assert unbound is not first and unbound.customer is None
+
+
+def test_the_verdict_cache_is_bounded() -> None:
+    c = classifier()
+    c.cache_size = 5
+    for n in range(20):
+        c.classify(alert(name="HostDown", title=f"Host h{n} is down"))
+    assert len(c._cache) == 5
+
+
+def test_an_engineers_judgement_is_never_taken_from_the_cache() -> None:
+    c = classifier()
+    base = dict(source="engineer", name="Finding", title="Mail relay slow")
+    yes = c.classify(alert(**base, extra={"service_affecting": True}))
+    no = c.classify(alert(**base, extra={"service_affecting": False}))
+    assert (yes.kind, no.kind) == ("incident", "fault")
