@@ -540,7 +540,8 @@ class Pipeline:
                 a.identity, Action.IGNORE.value, "alertbridge's own update in Zabbix, echoed back", p.customer.id
             )
         order = order_of(a, now)
-        row, is_new = await self._alert_row(conn, p, now, order)
+        # a release must not mark a row another replica already took up: it reads first, writes after checking
+        row, is_new = await self._alert_row(conn, p, now, order, None if release else event_id)
         if release and not row["suppressed"]:
             return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
         if held is not None:
@@ -558,7 +559,7 @@ class Pipeline:
             await conn.execute(
                 update(alerts).where(alerts.c.id == row["id"]).values(suppressed=False, last_event_id=event_id)
             )
-        else:
+        elif release:
             await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(last_event_id=event_id))
         if row["attached"] and row["incident_id"] is not None and not stale:
             attached = await self._attached(conn, p, row, alert_was, now, order)
@@ -897,31 +898,49 @@ class Pipeline:
         raise RuntimeError(f"could not settle the incident for {p.key} after concurrent changes")
 
     async def _alert_row(
-        self, conn: AsyncConnection, p: Prepared, now: datetime, order: float
+        self, conn: AsyncConnection, p: Prepared, now: datetime, order: float, event_id: int | None = None
     ) -> tuple[dict[str, Any], bool]:
+        """The alert's row, created if new, locked; with `event_id`, also marked as last carried by that event
+        (one statement: an upsert that returns the row)."""
         a = p.alert
-        ins = (
-            _insert(self.db, alerts)
-            .values(
-                customer=p.customer.id,
-                source=a.source,
-                identity=a.identity,
-                status="new",
-                name=a.name[:512],
-                title=a.title,
-                host=a.host[:255],
-                severity=a.severity[:64],
-                labels=a.labels,
-                last_order=order,
-                occurrences=0,
-                first_seen=now,
-                last_seen=now,
-                starts_at=a.starts_at,
-            )
-            .on_conflict_do_nothing(index_elements=["customer", "source", "identity"])
-            .returning(alerts.c.id)
+        ins = _insert(self.db, alerts).values(
+            customer=p.customer.id,
+            source=a.source,
+            identity=a.identity,
+            status="new",
+            name=a.name[:512],
+            title=a.title,
+            host=a.host[:255],
+            severity=a.severity[:64],
+            labels=a.labels,
+            last_order=order,
+            occurrences=0,
+            first_seen=now,
+            last_seen=now,
+            starts_at=a.starts_at,
+            last_event_id=event_id,
         )
-        inserted = (await conn.execute(ins)).scalar()
+        if event_id is not None:
+            got = (
+                (
+                    await conn.execute(
+                        ins.on_conflict_do_update(
+                            index_elements=["customer", "source", "identity"],
+                            set_={"last_event_id": ins.excluded.last_event_id},
+                        ).returning(*alerts.c)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            # a row nothing has counted yet is new (a source update for an unknown alert leaves one so,
+            # and is handled the same way again)
+            return dict(got), got["occurrences"] == 0 and got["status"] == "new"
+        inserted = (
+            await conn.execute(
+                ins.on_conflict_do_nothing(index_elements=["customer", "source", "identity"]).returning(alerts.c.id)
+            )
+        ).scalar()
         q = (
             select(alerts)
             .where(alerts.c.customer == p.customer.id, alerts.c.source == a.source, alerts.c.identity == a.identity)
