@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -31,7 +31,7 @@ from bridge.timers import TimedWork
 from bridge.views import incident_json, ticket_json
 from connectors import alertmanager, findings, zabbix
 from connectors.alert import Alert, PayloadError, strip_nul
-from connectors.validation import parse_model
+from connectors.validation import MAX_DEPTH, ascii_digits, in_utc_range, parse_model, too_deep
 
 log = logging.getLogger("alertbridge.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -168,7 +168,14 @@ async def read_json(request: web.Request) -> Any:
         data = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Bad(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or too_deep(data):
+        raise _Bad(400, "too_deep", f"the body nests JSON deeper than {MAX_DEPTH} levels; no alert payload does")
     return strip_nul(data) if b"\\u0000" in raw else data
+
+
+_TOO_DEEP = object()
 
 
 class _Bad(Exception):
@@ -297,7 +304,7 @@ async def get_incident(request: web.Request) -> web.StreamResponse:
     if isinstance(auth, web.Response):
         return auth
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not ascii_digits(raw) or len(raw) > 18:
         return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
     async with request.app[DB].read() as conn:
         row = (await conn.execute(select(incidents).where(incidents.c.id == int(raw)))).mappings().first()
@@ -370,7 +377,7 @@ async def engineer_action(
     if isinstance(auth, web.Response):
         return auth
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not ascii_digits(raw) or len(raw) > 18:
         return problem(400, "bad_parameter", f"incident id must be a number, not {raw!r}")
     try:
         who = parse_model(model, await read_json(request))
@@ -468,8 +475,8 @@ class WindowIn(BaseModel):
     customer: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     service: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     host: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime
+    starts_at: Annotated[AwareDatetime, AfterValidator(in_utc_range)] | None = None
+    ends_at: Annotated[AwareDatetime, AfterValidator(in_utc_range)]
     reason: Annotated[str, StringConstraints(max_length=4096)] = ""
     engineer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -545,7 +552,7 @@ async def end_window(request: web.Request) -> web.StreamResponse:
     if isinstance(auth, web.Response):
         return auth
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not ascii_digits(raw) or len(raw) > 18:
         return problem(400, "bad_parameter", f"window id must be a number, not {raw!r}")
     now = datetime.now(UTC)
     async with request.app[DB].transaction() as conn:

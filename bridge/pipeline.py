@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,15 @@ from dedupe.flapping import FlapState, record_change
 from dedupe.redundancy import GroupAction, group_transition
 
 log = logging.getLogger("alertbridge.pipeline")
+
+# Set while a request is stored on the live clock (no `now` given): the time of a change is then read again
+# once the rows it changes are locked, so a request that waited behind another never records an earlier time
+# than the change it waited for (an incident resolved before it was opened, a notice withdrawn too early).
+_LIVE_CLOCK: ContextVar[bool] = ContextVar("alertbridge_live_clock", default=False)
+
+
+def _after_locks(now: datetime) -> datetime:
+    return max(now, datetime.now(UTC)) if _LIVE_CLOCK.get() else now
 
 
 class Rejected(ValueError):
@@ -298,9 +308,11 @@ class Pipeline:
         With group commit on, requests that arrive together share a transaction (see bridge.batch)."""
         if self.group_commit is not None and not release:
             return await self.group_commit.submit(_Job(source, token, body, prepared, now))
+        _LIVE_CLOCK.set(now is None)
         return await self._ingest_retrying(source, token, body, prepared, now or datetime.now(UTC), release)
 
     async def _ingest_job(self, job: _Job) -> IngestResult:
+        _LIVE_CLOCK.set(job.now is None)
         return await self._ingest_retrying(
             job.source, job.token, job.body, job.prepared, job.now or datetime.now(UTC), False
         )
@@ -397,6 +409,7 @@ class Pipeline:
             done = await self._repeats(conn, jobs, nows, ids, held)
             for ji, j in enumerate(jobs):
                 now, res = nows[ji], results[ji]
+                _LIVE_CLOCK.set(j.now is None)
                 groups: dict[str, Prepared] = {}
                 for pi, p in enumerate(j.prepared):
                     out = done.get((ji, pi))
@@ -542,6 +555,7 @@ class Pipeline:
         order = order_of(a, now)
         # a release must not mark a row another replica already took up: it reads first, writes after checking
         row, is_new = await self._alert_row(conn, p, now, order, None if release else event_id)
+        now = _after_locks(now)
         if release and not row["suppressed"]:
             return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
         if held is not None:
@@ -835,6 +849,7 @@ class Pipeline:
                     .first()
                 )
                 inc = dict(got) if got else None
+            now = _after_locks(now)
             view = None
             if inc is not None:
                 other = (
@@ -1213,6 +1228,7 @@ class Pipeline:
                 outbox.c.incident_id == incident_id,
                 outbox.c.key.like(f"notice:{incident_id}:{episode}:affected:%"),
                 outbox.c.state == "pending",
+                outbox.c.attempts == 0,  # a notice waiting for a retry was already due: it is not withdrawn
                 outbox.c.next_attempt_at > now,
                 or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
             )

@@ -68,11 +68,11 @@ class RemoteDesks:
             if p.get("visible") and t["state"] in ("resolved", "closed") and getattr(desk, "reopens_on_reply", False):
                 # a reply reopens an inactive ticket in most desks (RT's "On Correspond Open Inactive
                 # Tickets"): the ticket keeps the state it has here
-                await desk.set_state(ref, t["state"])
+                await desk.set_state(ref, t["state"], f"{row['key']}:state")
         elif p["op"] == "state":
-            await desk.set_state(ref, p["state"])
+            await desk.set_state(ref, p["state"], row["key"])
         elif p["op"] == "queue":
-            await desk.set_queue(ref, self._queue(p["desk"], p["kind"]))
+            await desk.set_queue(ref, self._queue(p["desk"], p["kind"]), row["key"])
         else:
             raise DeskRejected(f"unknown desk change {p['op']!r}")
         return {"external_id": ref.id, "external_url": ref.url} if not t["external_id"] else None

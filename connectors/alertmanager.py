@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from connectors.alert import Alert, AlertStatus
-from connectors.validation import parse_model
+from connectors.validation import UtcDatetime, in_utc_range, parse_model
 
 SOURCE = "alertmanager"
 MAX_ALERTS = 1000
@@ -41,7 +41,7 @@ class AMAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[Key, Text] = Field(max_length=MAX_LABELS)
     annotations: dict[Key, Text] = Field(default_factory=dict, max_length=MAX_LABELS)
-    startsAt: datetime | None = None
+    startsAt: UtcDatetime | None = None
     endsAt: str | None = None
     generatorURL: Text = ""
     fingerprint: Annotated[str, StringConstraints(max_length=64)] = ""
@@ -84,7 +84,7 @@ def _parse_end(value: str | None) -> datetime | None:
     if not value or value.startswith("0001-01-01"):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return in_utc_range(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from connectors.alert import Alert, AlertStatus, PayloadError, Update, bounded
-from connectors.validation import parse_model
+from connectors.validation import ascii_digits, parse_model
 
 SOURCE = "zabbix"
 MAX_VALUE = 65536
@@ -82,13 +82,18 @@ def _when(date: str, time: str) -> datetime | None:
         return None
 
 
+def _incident_tag(data: Any) -> str:
+    tag = data.get("event_incident_tag", "") if isinstance(data, dict) else ""
+    return value(tag) if isinstance(tag, str) else ""
+
+
 def _tags(body: ZabbixWebhook) -> dict[str, str]:
     tags: list[ZabbixTag] | None = body.event_tags_parsed
     if tags is None and value(body.event_tags):
         try:
             raw = json.loads(body.event_tags)
             tags = [ZabbixTag.model_validate(t) for t in raw] if isinstance(raw, list) else None
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             tags = None
     out: dict[str, str] = {}
     for t in tags or []:
@@ -116,7 +121,7 @@ def parse(data: Any) -> list[Alert]:
         raise PayloadError("event_name or trigger_name is required", "event_name")
     host = value(body.host_host) or value(body.host_name)
     trigger = value(body.trigger_id)
-    group = f"trigger:{trigger}" if trigger.isdigit() else bounded(f"name:{host}:{name}")
+    group = f"trigger:{trigger}" if ascii_digits(trigger) else bounded(f"name:{host}:{name}")
     update = None
     status = AlertStatus.RESOLVED if kind == "recovery" else AlertStatus.FIRING
     if kind == "update":
@@ -129,7 +134,7 @@ def parse(data: Any) -> list[Alert]:
         )
         status = AlertStatus.UPDATE
     recovery_id = value(body.event_recovery_id)
-    seq = int(recovery_id) if kind == "recovery" and recovery_id.isdigit() else int(body.event_id)
+    seq = int(recovery_id) if kind == "recovery" and ascii_digits(recovery_id) else int(body.event_id)
     groups = tuple(g.strip() for g in value(body.host_groups).split(",") if g.strip())
     return [
         Alert(
@@ -156,7 +161,7 @@ def parse(data: Any) -> list[Alert]:
             extra={
                 "trigger_id": trigger,
                 "nseverity": value(body.event_nseverity),
-                "incident_tag": value(data.get("event_incident_tag", "")) if isinstance(data, dict) else "",
+                "incident_tag": _incident_tag(data),
             },
         )
     ]

@@ -58,10 +58,11 @@ class Desk(Protocol):
         """Add `text` as an internal note, or as a customer-visible reply when `visible`. `marker` is unique
         to this note; on a `retry` the backend first checks whether the note already landed."""
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
-        """`state` is new | in_progress | resolved | closed."""
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
+        """`state` is new | in_progress | resolved | closed. `change` names this change uniquely (the same
+        state can be set again later, after a relapse: that is another change)."""
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None: ...
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None: ...
 
     async def close(self) -> None:
         """Release connections."""

@@ -208,7 +208,7 @@ class JiraDesk:
             prop = {"key": "sd.public.comment", "value": {"internal": not visible}}
             await self._call("POST", f"/rest/api/2/issue/{quote(ref.id)}/comment", {"body": body, "properties": [prop]})
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
         target = self.states.get(state)
         if not target:
             raise DeskRejected(f"no Jira status for {state!r}")
@@ -236,7 +236,7 @@ class JiraDesk:
             body["fields"] = {"resolution": {"name": self.resolution}}
         await self._call("POST", f"{issue}/transitions", body)
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None:
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None:
         if self.mode == "request":
             fields: dict[str, Any] = {self.request_type_field: await self._request_type(queue)}
         else:

@@ -120,7 +120,7 @@ class RTDesk:
 
     states: dict[str, str] = STATES
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
         target = self.states.get(state)
         if target is None:
             raise DeskRejected(f"no RT status for {state!r}")
@@ -130,7 +130,7 @@ class RTDesk:
         if isinstance(now, dict) and now.get("Status") not in (target, None):
             raise DeskRejected(f"RT ticket {ref.id} stays {now.get('Status')!r}, not {target!r}: {messages}")
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None:
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None:
         _, messages = await self._call("PUT", f"/ticket/{ref.id}", {"Queue": queue})
         _check(messages)
 

@@ -122,13 +122,13 @@ class WebhookDesk:
     async def note(self, ref: RemoteTicket, text: str, visible: bool, marker: str, retry: bool) -> None:
         await self._send("ticket.note", marker, self._ticket(ref), {"text": text, "visible": visible})
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
         target = self.states.get(state, state)
-        delivery = "state:" + hashlib.sha256(f"{ref.id}:{target}".encode()).hexdigest()[:32]
+        delivery = "state:" + hashlib.sha256(f"{ref.id}:{target}:{change}".encode()).hexdigest()[:32]
         await self._send("ticket.state", delivery, self._ticket(ref), {"state": target})
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None:
-        delivery = "queue:" + hashlib.sha256(f"{ref.id}:{queue}".encode()).hexdigest()[:32]
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None:
+        delivery = "queue:" + hashlib.sha256(f"{ref.id}:{queue}:{change}".encode()).hexdigest()[:32]
         await self._send("ticket.queue", delivery, self._ticket(ref), {"queue": queue})
 
 

@@ -207,7 +207,7 @@ class ZammadDesk:
         }
         await self._call("POST", "/api/v1/ticket_articles", body)
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
         target = self.states.get(state)
         if not target:
             raise DeskRejected(f"no Zammad state for {state!r}")
@@ -216,7 +216,7 @@ class ZammadDesk:
         if shown is not None and str(shown).lower() != target.lower():
             raise DeskRejected(f"Zammad ticket {ref.id} stays {shown!r}, not {target!r}")
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None:
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None:
         await self._call("PUT", f"/api/v1/tickets/{self._id(ref)}", {"group": queue})
 
     # --- helpers --------------------------------------------------------------------------------------

@@ -263,15 +263,15 @@ class ZnunyDesk:
             "TicketUpdate", "PATCH", f"/Ticket/{ref.id}", {"Article": self._article(f"{text}\n\n[{marker}]", visible)}
         )
 
-    async def set_state(self, ref: RemoteTicket, state: str) -> None:
+    async def set_state(self, ref: RemoteTicket, state: str, change: str = "") -> None:
         target = self.states.get(state)
         if target is None:
             raise DeskRejected(f"no Znuny state for {state!r}")
         await self._call("TicketUpdate", "PATCH", f"/Ticket/{ref.id}", {"Ticket": {"State": target}})
 
-    async def set_queue(self, ref: RemoteTicket, queue: str) -> None:
-        change = {"Queue": queue, **({"Type": self.types[queue]} if queue in self.types else {})}
-        await self._call("TicketUpdate", "PATCH", f"/Ticket/{ref.id}", {"Ticket": change})
+    async def set_queue(self, ref: RemoteTicket, queue: str, change: str = "") -> None:
+        fields = {"Queue": queue, **({"Type": self.types[queue]} if queue in self.types else {})}
+        await self._call("TicketUpdate", "PATCH", f"/Ticket/{ref.id}", {"Ticket": fields})
 
     # --- helpers --------------------------------------------------------------------------------------
     def _ref(self, ticket_id: str) -> RemoteTicket:
