@@ -6,7 +6,7 @@ CONFIG ?= config/example.yaml
 LISTEN ?= 127.0.0.1:8080
 export ALERTBRIDGE_DATABASE_URL ?= sqlite:///var/alertbridge.db
 
-.PHONY: run venv dev migrate test e2e lint typecheck contract clean
+.PHONY: run venv dev migrate test e2e reliability fuzz bench lint typecheck contract clean
 
 $(BIN)/alertbridge: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ test: dev
 e2e: dev
 	bash tests/e2e/install_peers.sh
 	ALERTBRIDGE_E2E_REQUIRE=1 $(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+reliability: dev
+	$(BIN)/python scripts/reliability_report.py
+
+fuzz: dev
+	$(BIN)/python -m pytest -m fuzz tests/fuzz $(PYTEST_ARGS)
+
+bench: dev
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: dev
 	$(BIN)/ruff check .
