@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -84,6 +84,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             "the database cannot be reached; nothing was stored, retry later",
             headers={"Retry-After": "5"},
         )
+    except DataError as exc:
+        # a value the database refuses to hold, e.g. a NUL character in a path or query parameter (PostgreSQL)
+        log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
+        return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
     except DBAPIError as exc:
         if exc.connection_invalidated:
             return problem(
@@ -405,6 +409,8 @@ async def engineer_action(
 async def _acknowledge(
     conn: AsyncConnection, row: dict[str, Any], who: Acknowledgement, now: datetime, desk: BuiltinDesk
 ) -> web.Response | None:
+    if row["state"] == "closed":
+        return problem(409, "already_closed", f"incident {row['id']} is closed; nothing is left to take")
     if row["acknowledged_at"] is None or row["acknowledged_by"] is None:
         await conn.execute(
             update(incidents)
