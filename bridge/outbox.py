@@ -116,10 +116,22 @@ class Dispatcher:
             )
             .exists()
         )
+        # kinds nothing here can deliver (no SMTP server, no remote desk, no Zabbix API) are tried once, which
+        # records why they wait, and then stay queued untouched: a backlog of them costs nothing on every poll
+        deliverable = [
+            k
+            for k, ok in (
+                ("curator_mail", self.mailer.configured),
+                ("desk", self.remote is not None),
+                ("zabbix_ack", self.zabbix is not None),
+            )
+            if ok
+        ]
         q = (
             select(outbox)
             .where(
                 outbox.c.state == "pending",
+                or_(outbox.c.kind.in_(deliverable), outbox.c.last_error.is_(None)),
                 outbox.c.next_attempt_at <= now,
                 or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
                 ~blocked,
