@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
@@ -24,6 +26,17 @@ TOKENS = {
     "ALERTBRIDGE_TOKEN_ZABBIX": "test-zbx-token",
     "ALERTBRIDGE_TOKEN_ENGINEER": "test-eng-token",
 }
+
+
+ALERTBRIDGE = str(Path(sys.executable).parent / "alertbridge")  # the installed command, as users run it
+
+
+def migrate_with_cli(config: Path, env: dict[str, str]) -> None:
+    """`alertbridge migrate --config CONFIG` as a separate process; fails the test with its output."""
+    r = subprocess.run(
+        [ALERTBRIDGE, "migrate", "--config", str(config)], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+    assert r.returncode == 0, r.stdout.decode()[-2000:] + r.stderr.decode()[-2000:]
 
 
 def fixture_json(name: str) -> Any:

@@ -8,7 +8,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROOT, TOKENS, free_port
+from tests.conftest import ALERTBRIDGE, ROOT, TOKENS, free_port, migrate_with_cli
 
-EXE = str(Path(sys.executable).parent / "alertbridge")
+EXE = ALERTBRIDGE
 ADMIN = "fuzz-admin-token"
 ACME_READER = "fuzz-acme-reader-token"
 ACME_SENDER = "fuzz-acme-sender-token"
@@ -65,14 +64,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def migrate(self) -> None:
-        r = subprocess.run(
-            [EXE, "migrate", "--config", str(self.config)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=120,
-        )
-        assert r.returncode == 0, r.stdout.decode()[-2000:] + r.stderr.decode()[-2000:]
+        migrate_with_cli(self.config, self.env)
 
     def start(self, timeout: float = 30.0) -> None:
         with self.log.open("wb") as out:

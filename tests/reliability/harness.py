@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -36,10 +35,10 @@ from bridge import schema
 from bridge.db import Database
 from bridge.mailer import message_id
 from connectors.desks.webhook import signature
-from tests.conftest import ROOT, TOKENS, free_port
+from tests.conftest import ALERTBRIDGE, ROOT, TOKENS, free_port, migrate_with_cli
 from tests.integration import bodies
 
-EXE = str(Path(sys.executable).parent / "alertbridge")
+EXE = ALERTBRIDGE
 SENDER = "Example MSP service desk <servicedesk@msp.example>"
 AM_HEADERS = {
     "Authorization": f"Bearer {TOKENS['ALERTBRIDGE_TOKEN_ALERTMANAGER']}",
@@ -113,14 +112,7 @@ class Server:
         self.logs: list[Path] = []
 
     def migrate(self) -> None:
-        r = subprocess.run(
-            [EXE, "migrate", "--config", str(self.config)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=120,
-        )
-        assert r.returncode == 0, r.stdout.decode()[-2000:] + r.stderr.decode()[-2000:]
+        migrate_with_cli(self.config, self.env)
 
     def spawn(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
