@@ -914,6 +914,103 @@ CASES = [
             severity="Warning",
         ),
     ),
+    # --- stores that stopped taking writes, lost data copies, shed load -----------------------------
+    case(
+        "am-stop-writes",
+        "incident",
+        "writes-stopped",
+        lambda: am_alert(
+            "NamespaceStopWrites",
+            "Stop writes for db-3:9145/users",
+            "Used disk space for namespace users is above the stop writes limit.",
+            expr="aerospike_namespace_stop_writes == 1",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-rabbitmq-disk-alarm",
+        "incident",
+        "writes-stopped",
+        lambda: am_alert(
+            "RabbitMqDiskSpaceAlarm",
+            "RabbitMQ is out of disk space",
+            "The node hit its disk free limit and has cut off publishers.",
+            expr="rabbitmq_node_disk_free_alarm == 1",
+        ),
+    ),
+    case(
+        "zbx-partitions-without-copy",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            "Cache group [sessions]: There is no copy for partitions", "jmx[MinimumNumberOfPartitionCopies]"
+        ),
+    ),
+    case(
+        "am-requests-shed",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "ShedRequests", "More than 1% of client requests are shed", expr="rate(requests_shed[1m]) > 0"
+        ),
+    ),
+    case(
+        "am-client-transactions-timing-out",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "ClientTimeouts",
+            "Client transactions are timing out",
+            "Timeouts can occur during network issues or resource contention.",
+        ),
+    ),
+    case(
+        "am-cluster-health-red",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: am_alert("SearchClusterNotHealthy", "Cluster health status is RED", severity="critical"),
+    ),
+    case(
+        "zbx-failed-job-runs",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert("Veeam Manager: Failed job runs is too high", "veeam.manager.failed.jobs", severity="High"),
+    ),
+    case(
+        "zbx-table-growth",
+        "fault",
+        "capacity",
+        lambda: zbx_alert("MariaDB: Table [shop/orders]: Total size growth is too high", severity="High"),
+    ),
+    case(
+        "am-bmc-not-replying-to-monitoring",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "ServerNotReporting",
+            "Hardware server failed to reply to monitoring via Redfish API.",
+            expr='up{job="idrac"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-osd-disk-not-responding",
+        "fault",
+        "physical-disk-failed",
+        lambda: am_alert("CephOSDDiskNotResponding", "Disk not responding", "Disk device /dev/sdb not responding."),
+    ),
+    case(
+        "am-certbot-failed",
+        "fault",
+        "certificate-expiring",
+        lambda: am_alert("SSLCertExpires", "certbot failed at https://api.example.com", "SSL cert expires in 18 days."),
+    ),
+    case(
+        "am-sidekiq-down",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("SidekiqJobDown", "Job system-sidekiq on prod is DOWN", expr='up{job="sidekiq"} == 0'),
+    ),
 ]
 
 
