@@ -399,6 +399,7 @@ class Alertbridge:
     workdir: Path
     database_url: str
     name: str = "alertbridge"
+    workers: int = 1
     port: int = 0
     proc: subprocess.Popen[Any] | None = None
     log_path: Path = field(default_factory=Path)
@@ -420,6 +421,7 @@ class Alertbridge:
         out = self.log_path.open("w")
         self.cleanup.push(f"close {self.name} log", out.close)
         cmd = [str(ALERTBRIDGE), "serve", "--config", str(config), "--listen", f"127.0.0.1:{self.port}"]
+        cmd += ["--workers", str(self.workers)]
         self.proc = spawn(self.cleanup, self.name, [*cmd, "--no-migrate"], env=self.env(), out=out)
         proc = self.proc
         try:

@@ -84,7 +84,7 @@ def run_alertbridge(
     for f in (sqlite, sqlite.with_name(sqlite.name + "-wal"), sqlite.with_name(sqlite.name + "-shm")):
         f.unlink(missing_ok=True)
     url = h.create_db(cl, PG_DB) if system == "ab-pg" else f"sqlite:///{sqlite}"
-    ab = h.Alertbridge(cl, work, url, name=system).start()
+    ab = h.Alertbridge(cl, work, url, name=system, workers=a.workers if system == "ab-pg" else 1).start()
     assert ab.proc is not None
     sargs = storm_args(a)
     pg_pid = db_pid if system == "ab-pg" else None
@@ -418,6 +418,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, default=600, help="per storm: no new post after this (default 600)")
     p.add_argument("--pgbench-seconds", type=int, default=20)
     p.add_argument("--alerta-workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1, help="alertbridge server processes on PostgreSQL (default 1)")
     p.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
     p.add_argument("--json", help="also write every figure as JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (configs, logs)")

@@ -89,6 +89,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
         return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
     except DBAPIError as exc:
+        if (getattr(exc.orig, "sqlstate", None) or "").startswith("22"):  # data exception (asyncpg: not a DataError)
+            log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
+            return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
         if exc.connection_invalidated:
             return problem(
                 503,

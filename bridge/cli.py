@@ -7,6 +7,8 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from bridge.config import ConfigError, Settings, load
 from bridge.db import DatabaseURLError, migrate
@@ -23,14 +25,34 @@ def _settings(path: str, quiet: bool = False) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bridge.service import serve, split_listen
-
     settings = _settings(args.config)
+    workers = args.workers or settings.workers
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise ConfigError(f"workers: {workers} needs PostgreSQL; the embedded SQLite database takes one worker")
+    own_dir = None
+    if workers > 1:
+        # each worker counts in files of this directory and /metrics adds them up; it must be set before
+        # prometheus_client is imported, and hold no files of an earlier run
+        made = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        own_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="alertbridge-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
+        for stale in Path(own_dir).glob("*.db"):
+            stale.unlink()
+    from bridge.service import serve, serve_workers, split_listen
+
     listen = args.listen or settings.listen
     split_listen(listen)
     if not args.no_migrate:
         rev = migrate(settings.database_url)
         logging.getLogger("alertbridge").info("database schema at revision %s", rev)
+    if own_dir is not None:
+        try:
+            return serve_workers(settings, listen, workers)
+        finally:
+            for used in Path(own_dir).glob("*.db"):
+                used.unlink(missing_ok=True)
+            if made:
+                Path(own_dir).rmdir()
     asyncio.run(serve(settings, listen))
     return 0
 
@@ -175,6 +197,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default=os.environ.get("ALERTBRIDGE_CONFIG", DEFAULT_CONFIG))
     s.add_argument("--listen", help="HOST:PORT (default: the config's listen)")
     s.add_argument("--no-migrate", action="store_true", help="do not migrate the database on start")
+    s.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="server processes (default: the config's workers)",
+    )
     s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("migrate", help="bring the database schema up to date, then exit")

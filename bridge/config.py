@@ -220,6 +220,8 @@ class Maintenance(Strict):
 
 class Settings(Strict):
     listen: str = "127.0.0.1:8080"
+    # server processes sharing the listening socket (PostgreSQL only; each is a replica of the others)
+    workers: int = Field(default=1, ge=1, le=64)
     database_url: str = "sqlite:///var/alertbridge.db"
     public_url: str = ""  # how users reach this service; used in links sent to Zabbix and curators
     system_requester: str = "Monitoring"

@@ -34,7 +34,7 @@ def _urls(url: str) -> tuple[URL, URL]:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         return u.set(drivername="sqlite+aiosqlite"), u.set(drivername="sqlite")
     if backend in ("postgresql", "postgres"):
-        return u.set(drivername="postgresql+psycopg"), u.set(drivername="postgresql+psycopg")
+        return u.set(drivername="postgresql+asyncpg"), u.set(drivername="postgresql+psycopg")
     raise DatabaseURLError(f"unsupported database {backend!r}: use sqlite:///path or postgresql://user@host/db")
 
 

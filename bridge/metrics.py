@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
 
@@ -43,8 +44,13 @@ class Metrics:
             ["customer", "kind"],
             registry=r,
         )
-        self.up = Gauge("alertbridge_up", "1 while the service runs", registry=r)
+        self.up = Gauge("alertbridge_up", "1 while the service runs", registry=r, multiprocess_mode="max")
         self.up.set(1)
+        # several workers (PROMETHEUS_MULTIPROC_DIR set): /metrics adds up what every worker counted
+        self.exposed = r
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            self.exposed = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self.exposed)
         self._outbox_probe: Callable[[], Awaitable[dict[str, Any]]] | None = None
         self._last_outbox: dict[str, Any] = {}
 
@@ -56,13 +62,13 @@ class Metrics:
 
     def set_outbox_probe(self, probe: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         self._outbox_probe = probe
-        self.registry.register(_OutboxCollector(self))
+        self.exposed.register(_OutboxCollector(self))
 
     async def render(self) -> bytes:
         if self._outbox_probe is not None:
             with contextlib.suppress(Exception):  # database away: report the last known figures
                 self._last_outbox = await self._outbox_probe()
-        return generate_latest(self.registry)
+        return generate_latest(self.exposed)
 
 
 class _OutboxCollector:

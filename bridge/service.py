@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -70,7 +74,8 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def serve(settings: Settings, listen: str) -> None:
+async def serve(settings: Settings, listen: str, sock: socket.socket | None = None) -> None:
+    """Run the service until SIGTERM or SIGINT; with `sock`, as one of several workers sharing it."""
     host, port = split_listen(listen)
     svc = assemble(settings)
     if settings.maintenance:
@@ -78,7 +83,11 @@ async def serve(settings: Settings, listen: str) -> None:
         log.info("maintenance windows from the config: %d new", added)
     runner = web.AppRunner(svc.app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
+    site: web.BaseSite
+    if sock is not None:
+        site = web.SockSite(runner, sock)
+    else:
+        site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
     await site.start()
     svc.dispatcher.start()
     svc.sla.start()
@@ -98,3 +107,91 @@ async def serve(settings: Settings, listen: str) -> None:
     await svc.sla.stop()
     await runner.cleanup()
     await svc.db.dispose()
+
+
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGTERM when the process that forked it dies (even by kill -9)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: a supervisor must stop the workers
+        pass
+
+
+def _worker(settings: Settings, listen: str, sock: socket.socket) -> int:
+    _die_with_parent()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        asyncio.run(serve(settings, listen, sock))
+    except Exception:
+        log.exception("worker %d stopped on an error", os.getpid())
+        return 1
+    return 0
+
+
+def serve_workers(settings: Settings, listen: str, workers: int) -> int:
+    """`workers` server processes on one listening socket, each a replica of the others on the shared
+    PostgreSQL database (the kernel spreads connections among them). A worker that dies is started again;
+    SIGTERM or SIGINT stops them all, each finishing what it has in hand."""
+    from prometheus_client import multiprocess
+
+    host, port = split_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
+    sock.set_inheritable(True)
+    log.info("alertbridge: %d workers on http://%s:%d", workers, host, port)
+    children: dict[int, float] = {}  # pid -> started (monotonic)
+    stopping = False
+
+    def start() -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _worker(settings, listen, sock)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children[pid] = time.monotonic()
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for _ in range(workers):
+        start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        started = children.pop(pid, None)
+        if started is None:
+            continue
+        multiprocess.mark_process_dead(pid)
+        if stopping:
+            continue
+        code = 1
+        log.error("worker %d ended (%s); starting another", pid, _how(status))
+        if time.monotonic() - started < 5:  # dying at start (database away?): do not spin
+            time.sleep(5)
+        if not stopping:
+            start()
+    sock.close()
+    log.info("alertbridge stopped")
+    return 0 if stopping else code
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
