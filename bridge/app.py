@@ -62,6 +62,12 @@ def problem(status: int, error: str, message: str, headers: dict[str, str] | Non
 
 
 # -- middleware --------------------------------------------------------------------------------
+def _unavailable(exc: DBAPIError) -> bool:
+    """The server refused or dropped the connection: connection exception (08), shutting down or not yet
+    accepting connections (57), out of connection slots (53). asyncpg's errors arrive as plain DBAPIError."""
+    return (getattr(exc.orig, "sqlstate", None) or "")[:2] in ("08", "57", "53")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every answer is JSON with a name for the problem; a database outage is a 503 to retry."""
@@ -92,7 +98,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if (getattr(exc.orig, "sqlstate", None) or "").startswith("22"):  # data exception (asyncpg: not a DataError)
             log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
             return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _unavailable(exc):
             return problem(
                 503,
                 "database_unavailable",
