@@ -2,7 +2,10 @@
 retries and backoff.
 
 Rows are claimed with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL), so several replicas never
-deliver the same row at once; each row's key is its idempotency key. Rows of one incident and kind go
+deliver the same row at once; each row's key is its idempotency key. A claim takes several rows and
+delivers them one after another: right before each, the lease is renewed, and only if this claim still
+holds it (a row whose lease ran out while it waited is left to whoever took it over); a delivery that
+would outlast its lease is cut off and retried later. Rows of one incident and kind go
 out in order: a row waits while an earlier row of its incident and kind is still pending (a desk that
 is down does not hold up the curator's mail). Desk changes are never given up while the desk is
 unreachable: they wait with backoff until it answers.
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,9 +103,16 @@ class Dispatcher:
         rows = await self._claim(now, limit)
         for row in rows:
             if self._stopping and row is not rows[0]:
-                await self._release(row["id"])
+                await self._release(row)
                 continue
-            await self._deliver(row)
+            if not await self._renew(row):
+                log.info("outbox %s: its lease ran out before its turn; left to the claim that holds it", row["key"])
+                continue
+            try:
+                async with asyncio.timeout(self.settings.lease * 0.8):
+                    await self._deliver(row)
+            except TimeoutError:  # cut off before the lease runs out, so nobody else sends it meanwhile
+                await self._retry_later(row, f"delivery took longer than {self.settings.lease * 0.8:.0f}s")
         return len(rows)
 
     async def _claim(self, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -141,19 +152,40 @@ class Dispatcher:
         )
         if not self.db.is_sqlite:
             q = q.with_for_update(skip_locked=True, of=outbox)
+        token = uuid.uuid4().hex
         async with self.db.transaction() as conn:
             rows = [dict(r) for r in (await conn.execute(q)).mappings().all()]
             if rows:
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([r["id"] for r in rows]))
-                    .values(locked_until=now + timedelta(seconds=self.settings.lease))
+                    .values(locked_until=now + timedelta(seconds=self.settings.lease), lease_owner=token)
                 )
+        for r in rows:
+            r["lease_token"] = token
         return rows
 
-    async def _release(self, row_id: int) -> None:
+    async def _renew(self, row: dict[str, Any]) -> bool:
+        """Extend this claim's lease on the row for one delivery; False if the claim no longer holds it
+        (it ran out and another claim took the row, or the row is no longer pending)."""
+        now = datetime.now(UTC)
         async with self.db.transaction() as conn:
-            await conn.execute(update(outbox).where(outbox.c.id == row_id).values(locked_until=None))
+            res = await conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == row["id"], outbox.c.lease_owner == row["lease_token"], outbox.c.state == "pending"
+                )
+                .values(locked_until=now + timedelta(seconds=self.settings.lease))
+            )
+        return bool(res.rowcount)
+
+    async def _release(self, row: dict[str, Any]) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row["id"], outbox.c.lease_owner == row["lease_token"])
+                .values(locked_until=None, lease_owner=None)
+            )
 
     async def _deliver(self, row: dict[str, Any]) -> None:
         kind = row["kind"]
@@ -232,6 +264,7 @@ class Dispatcher:
                     state=state,
                     delivered_at=now if state == "delivered" else None,
                     locked_until=None,
+                    lease_owner=None,
                     last_error=error,
                     attempts=outbox.c.attempts + (1 if state != "cancelled" else 0),
                 )
@@ -304,6 +337,7 @@ class Dispatcher:
                     attempts=attempts,
                     last_error=error,
                     locked_until=None,
+                    lease_owner=None,
                     next_attempt_at=now + timedelta(seconds=delay),
                 )
             )

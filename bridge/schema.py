@@ -285,6 +285,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", TS, nullable=False),
     Column("locked_until", TS, nullable=True),
+    Column("lease_owner", String(32), nullable=True),  # the claim holding the lease (a random token)
     Column("last_error", Text, nullable=True),
     Column("created_at", TS, nullable=False),
     Column("delivered_at", TS, nullable=True),

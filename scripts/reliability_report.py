@@ -198,6 +198,32 @@ def peers_section(f: dict[str, Any] | None) -> list[str]:
     return single(f, spec, "PostgreSQL")
 
 
+def replicas_section(f: dict[str, Any] | None) -> list[str]:
+    if not f:
+        return ["No figures (the replicas test did not run)."]
+    spec: list[tuple[str, Any]] = [
+        ("replicas / worker processes each", lambda r: f"{r.get('replicas')} / {r.get('workers_per_replica')}"),
+        (
+            "requests answered per replica",
+            lambda r: ", ".join(f"{v:,}" for v in r.get("answered_by_replica", {}).values()),
+        ),
+        ("requests acknowledged / events stored", ("events_acknowledged", "events_stored")),
+        ("alerts in the acknowledged requests", ("alerts_acknowledged",)),
+        ("identities / incidents / tickets", ("identities", "incidents", "tickets")),
+        ("incident episodes", ("episodes",)),
+        ("notices delivered / resent with the same Message-ID", ("distinct_message_ids", "resent_same_message_id")),
+        (
+            "notices withdrawn after a failed attempt / by an older clock",
+            ("notices_withdrawn_after_failed_attempt", "notices_withdrawn_by_older_clock"),
+        ),
+        ("incidents resolved before they were opened", ("incidents_resolved_before_opened",)),
+        ("outbox drained after the storm (s)", ("outbox_drain_seconds",)),
+        ("problems found (see below)", lambda r: len(r.get("problems", []))),
+        ("seed", ("seed",)),
+    ]
+    return single(f, spec, "PostgreSQL")
+
+
 def render(figs: dict[str, dict[str, Any]], cases: list[dict[str, Any]], command: str, rc: int | None) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -236,6 +262,13 @@ def render(figs: dict[str, dict[str, Any]], cases: list[dict[str, Any]], command
         "## SMTP and remote desk down under a storm (`test_outages_under_load.py`)",
         "",
         *peers_section(figs.get("outages_under_load")),
+        "",
+        "## Three replicas on one PostgreSQL under a storm (`test_replicas_storm.py`)",
+        "",
+        "Every attempt goes to one of three `alertbridge serve` processes at random (one of them runs two",
+        "workers), so the same identity's steps race on different replicas.",
+        "",
+        *replicas_section(figs.get("replicas")),
         "",
     ]
     bugs = [c for c in cases if c["outcome"].startswith("xfailed")]

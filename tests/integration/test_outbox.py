@@ -138,3 +138,47 @@ async def test_expired_lease_is_retried_with_the_same_message_id(
     ids = {m["message_id"] for m in mailbox.to(ACME)}
     assert len(ids) == 1
     assert (await api.outbox())[0]["state"] == "delivered"
+
+
+async def test_a_row_whose_lease_ran_out_while_it_waited_is_not_sent_again(
+    database_url: str, mailbox: Any, service_factory: Any
+) -> None:
+    """One claim takes several rows and delivers them one after another. If the first takes so long that
+    the lease on a later one runs out, another replica takes that one over and sends it; when the first
+    claim reaches it, it must leave it alone (a storm with three replicas once sent such notices twice)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from bridge.schema import outbox
+
+    settings = load_settings(database_url, mailbox.url, outbox=FAST)
+    one, two = Api(await service_factory(settings)), Api(await service_factory(settings))
+    for n in range(2):
+        labels = {**bodies.WEBSITE_DOWN, "instance": f"https://s{n}.acme.example/"}
+        await one.am(bodies.body([bodies.alert(labels, bodies.WEBSITE_ANN)]))
+    first, second = await one.outbox()
+    slow = one.svc.dispatcher.mailer
+    real_send = slow.send
+    in_first, go_on = asyncio.Event(), asyncio.Event()
+
+    async def send_slowly(payload: dict[str, Any], key: str) -> None:
+        if key == first["key"]:
+            in_first.set()
+            await go_on.wait()  # the SMTP server is slow with this one
+        await real_send(payload, key)
+
+    slow.send = send_slowly  # type: ignore[method-assign]
+    claim = asyncio.create_task(one.svc.dispatcher.deliver_due(limit=2))  # takes both rows
+    await asyncio.wait_for(in_first.wait(), 10)
+    async with one.svc.db.transaction() as conn:  # meanwhile the lease on the second runs out ...
+        await conn.execute(
+            update(outbox).where(outbox.c.id == second["id"]).values(locked_until=datetime.now(UTC) - timedelta(1))
+        )
+    assert await two.svc.dispatcher.deliver_due() == 1  # ... and another replica sends it
+    go_on.set()
+    await asyncio.wait_for(claim, 10)
+    await one.deliver()
+    sent = [m["message_id"] for m in mailbox.to(ACME)]
+    assert len(sent) == 2 and len(set(sent)) == 2, sent
+    assert [r["state"] for r in await one.outbox()] == ["delivered", "delivered"]

@@ -86,7 +86,7 @@ def write_config(
         **(lifecycle or {}),
     }
     # a crashed process's claimed rows are free again after `lease`; backoff short so the test can wait
-    cfg["outbox"] = {"poll_interval": 0.2, "backoff_initial": 0.2, "backoff_max": 1.0, "lease": 4, **(outbox or {})}
+    cfg["outbox"] = {"poll_interval": 0.2, "backoff_initial": 0.2, "backoff_max": 1.0, "lease": 8, **(outbox or {})}
     if desks:
         cfg["desks"] = desks
         for c in cfg["customers"]:
@@ -107,6 +107,7 @@ class Server:
         self.env = {**os.environ, **TOKENS, "ALERTBRIDGE_DATABASE_URL": database_url}
         self.env.pop("ALERTBRIDGE_SMTP_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.args: list[str] = []  # more `serve` arguments, e.g. ["--workers", "2"]
         self.starts = 0
         self.kills = 0
         self.logs: list[Path] = []
@@ -121,7 +122,16 @@ class Server:
         self.logs.append(log)
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [EXE, "serve", "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}", "--no-migrate"],
+                [
+                    EXE,
+                    "serve",
+                    "--config",
+                    str(self.config),
+                    "--listen",
+                    f"127.0.0.1:{self.port}",
+                    "--no-migrate",
+                    *self.args,
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -300,6 +310,8 @@ class Storm:
 
     def __init__(self, base: str, concurrency: int = 30, retry_pause: float = 0.1, timeout: float = 15.0) -> None:
         self.base = base
+        self.bases = [base]  # several: each attempt goes to one of them at random, as through a balancer
+        self.answered_by: Counter[str] = Counter()
         self.concurrency = concurrency
         self.retry_pause = retry_pause
         self.timeout = timeout
@@ -356,9 +368,10 @@ class Storm:
     async def _post(self, session: aiohttp.ClientSession, r: Request) -> Attempt:
         data = json.dumps(r.body)
         sent = time.monotonic()
+        base = random.choice(self.bases)
         try:
             async with session.post(
-                self.base + "/api/v1/alertmanager",
+                base + "/api/v1/alertmanager",
                 data=data,
                 headers=AM_HEADERS,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -371,6 +384,7 @@ class Storm:
                     answer = None
                 if 200 <= resp.status < 300:
                     a.event = answer["event"]
+                    self.answered_by[base] += 1
                 else:
                     a.error = (answer or {}).get("error", text[:200]) if isinstance(answer, dict) else text[:200]
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
