@@ -9,12 +9,25 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge.config import DeskSettings, Settings
 from bridge.schema import articles, incidents, outbox, tickets
+from bridge.statements import update_by_id
 from connectors.alert import bounded
+
+# built once, run with parameters (bridge.statements)
+_TICKET_COLUMNS = (tickets.c.id, tickets.c.incident_id, tickets.c.desk, tickets.c.queue, tickets.c.state)
+_TICKET = select(*_TICKET_COLUMNS).where(tickets.c.incident_id == bindparam("b_incident"))
+_TOUCH_TICKET = (
+    update(tickets)
+    .where(tickets.c.incident_id == bindparam("b_incident"))
+    .values(updated_at=bindparam("b_now"))
+    .returning(*_TICKET_COLUMNS)
+)
+_ARTICLE = insert(articles).returning(articles.c.id)
+_NEW_TICKET = insert(tickets).returning(tickets.c.id)
 
 
 class BuiltinDesk:
@@ -47,17 +60,7 @@ class BuiltinDesk:
         )
 
     async def _ticket(self, conn: AsyncConnection, incident_id: int) -> Any:
-        return (
-            (
-                await conn.execute(
-                    select(tickets.c.id, tickets.c.incident_id, tickets.c.desk, tickets.c.queue, tickets.c.state).where(
-                        tickets.c.incident_id == incident_id
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
+        return (await conn.execute(_TICKET, {"b_incident": incident_id})).mappings().first()
 
     def queue_for(self, kind: str) -> str:
         return self.settings.incident_queue if kind == "incident" else self.settings.fault_queue
@@ -66,8 +69,8 @@ class BuiltinDesk:
         """Open the incident's ticket; returns its number (also stored on the incident)."""
         desk = self.remote.get(incident["customer"])
         res = await conn.execute(
-            insert(tickets)
-            .values(
+            _NEW_TICKET,
+            dict(
                 desk=desk,
                 external_key=bounded(f"{incident['key']}#{incident['id']}", 250) if desk else None,
                 incident_id=incident["id"],
@@ -81,13 +84,12 @@ class BuiltinDesk:
                 priority=incident["priority"],
                 created_at=now,
                 updated_at=now,
-            )
-            .returning(tickets.c.id)
+            ),
         )
         ticket_id = res.scalar_one()
         number = f"{self.settings.number_prefix}{ticket_id:06d}"
-        await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(number=number))
-        await conn.execute(update(incidents).where(incidents.c.id == incident["id"]).values(ticket=number))
+        await update_by_id(conn, tickets, ticket_id, number=number)
+        await update_by_id(conn, incidents, incident["id"], ticket=number)
         if desk:
             await self._mirror(
                 conn,
@@ -118,26 +120,12 @@ class BuiltinDesk:
         visible_to_customer: bool = False,
     ) -> None:
         # one statement marks the ticket updated and reads what the article and the mirror need
-        t = (
-            (
-                await conn.execute(
-                    update(tickets)
-                    .where(tickets.c.incident_id == incident_id)
-                    .values(updated_at=now)
-                    .returning(tickets.c.id, tickets.c.incident_id, tickets.c.desk, tickets.c.queue, tickets.c.state)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        t = (await conn.execute(_TOUCH_TICKET, {"b_incident": incident_id, "b_now": now})).mappings().first()
         if t is None:
             return
         res = await conn.execute(
-            insert(articles)
-            .values(
-                ticket_id=t["id"], author=author, body=body, visible_to_customer=visible_to_customer, created_at=now
-            )
-            .returning(articles.c.id)
+            _ARTICLE,
+            dict(ticket_id=t["id"], author=author, body=body, visible_to_customer=visible_to_customer, created_at=now),
         )
         article_id = res.scalar_one()
         # a silent fault's ticket never gets a customer-visible article in the remote desk either
@@ -150,7 +138,7 @@ class BuiltinDesk:
         t = await self._ticket(conn, incident_id)
         if t is None or t["queue"] == queue:
             return
-        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(queue=queue, updated_at=now))
+        await update_by_id(conn, tickets, t["id"], queue=queue, updated_at=now)
         kind = "incident" if queue == self.settings.incident_queue else "fault"
         await self._mirror(conn, t, "queue", now, kind=kind)
 
@@ -166,7 +154,7 @@ class BuiltinDesk:
             await self._set_state(conn, t, state, now)
 
     async def _set_state(self, conn: AsyncConnection, t: Any, state: str, now: datetime) -> None:
-        await conn.execute(update(tickets).where(tickets.c.id == t["id"]).values(state=state, updated_at=now))
+        await update_by_id(conn, tickets, t["id"], state=state, updated_at=now)
         await self._mirror(conn, t, "state", now, state=state)
 
 

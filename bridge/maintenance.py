@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge.config import Maintenance
@@ -22,18 +22,19 @@ def config_key(m: Maintenance) -> str:
     return "config:" + hashlib.sha256(canon.encode()).hexdigest()[:32]
 
 
+_ACTIVE = select(maintenance_windows).where(
+    maintenance_windows.c.customer.in_(bindparam("b_customers", expanding=True)),
+    maintenance_windows.c.starts_at <= bindparam("b_now"),
+    maintenance_windows.c.ends_at > bindparam("b_now"),
+    maintenance_windows.c.ended_at.is_(None),
+)
+
+
 async def active(conn: AsyncConnection, customers: set[str], now: datetime) -> list[dict[str, Any]]:
     """Windows of these customers open at `now`."""
     if not customers:
         return []
-    rows = await conn.execute(
-        select(maintenance_windows).where(
-            maintenance_windows.c.customer.in_(sorted(customers)),
-            maintenance_windows.c.starts_at <= now,
-            maintenance_windows.c.ends_at > now,
-            maintenance_windows.c.ended_at.is_(None),
-        )
-    )
+    rows = await conn.execute(_ACTIVE, {"b_customers": sorted(customers), "b_now": now})
     return [dict(r) for r in rows.mappings().all()]
 
 

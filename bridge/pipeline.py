@@ -33,6 +33,7 @@ from bridge.schema import (
     outbox,
     redundancy_state,
 )
+from bridge.statements import Inc, update_by_id
 from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
 from classifier.inventory import norm_host
 from classifier.sla import deadlines
@@ -201,12 +202,71 @@ _REPEAT_INCIDENT = (
 )
 
 
+# built once, run with parameters (bridge.statements)
+_EVENTS = insert(alert_events).returning(alert_events.c.id, sort_by_parameter_order=True)
+_OUTCOME = (
+    update(alert_events)
+    .where(alert_events.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(outcome=bindparam("b_outcome"))
+)
+_ACTIVE = select(incidents).where(incidents.c.active_key == bindparam("b_key")).with_for_update()
+_OTHER_FIRING = (
+    select(func.count())
+    .select_from(alerts)
+    .where(
+        alerts.c.incident_id == bindparam("b_incident"),
+        alerts.c.status == "firing",
+        alerts.c.id != bindparam("b_row"),
+        alerts.c.attached.is_(False),
+    )
+)
+_CANDIDATES = (
+    select(incidents)
+    .where(
+        incidents.c.customer == bindparam("b_customer"),
+        incidents.c.state == "open",
+        or_(incidents.c.origin == "engineer", func.lower(incidents.c.host).in_(bindparam("b_hosts", expanding=True))),
+    )
+    .order_by(incidents.c.id)
+    .limit(500)
+)
+_STORM_COUNT = select(func.count()).where(
+    incidents.c.customer == bindparam("b_customer"),
+    incidents.c.service == bindparam("b_service"),
+    incidents.c.opened_at >= bindparam("b_since"),
+    incidents.c.source != "redundancy",
+)
+_PREVIOUS = select(incidents.c.id).where(incidents.c.key == bindparam("b_key")).order_by(incidents.c.id.desc()).limit(1)
+_TIMES = select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == bindparam("b_id"))
+_WITHDRAW = (
+    update(outbox)
+    .where(
+        outbox.c.incident_id == bindparam("b_incident"),
+        outbox.c.key.like(bindparam("b_pattern")),
+        outbox.c.state == "pending",
+        outbox.c.attempts == 0,  # a notice waiting for a retry was already due: it is not withdrawn
+        outbox.c.next_attempt_at > bindparam("b_now"),
+        or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < bindparam("b_now")),
+    )
+    .values(state="cancelled", last_error="recovered within the hold-down time")
+)
+
+
 class Pipeline:
     def __init__(self, db: Database, settings: Settings, classifier: Classifier, desk: BuiltinDesk) -> None:
         self.db = db
         self.settings = settings
         self.classifier = classifier
         self.desk = desk
+        # the dialect's INSERT ... ON CONFLICT, built once
+        upsert = _insert(db, alerts)
+        self._upsert_alert = upsert.on_conflict_do_update(
+            index_elements=["customer", "source", "identity"], set_={"last_event_id": upsert.excluded.last_event_id}
+        ).returning(*alerts.c)
+        self._insert_incident = (
+            _insert(db, incidents).on_conflict_do_nothing(index_elements=["active_key"]).returning(incidents.c.id)
+        )
+        self._insert_notice = _insert(db, outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id)
         ingest = settings.ingest
         self.group_commit: GroupCommit[_Job, IngestResult] | None = None
         if ingest.group_commit:
@@ -330,11 +390,12 @@ class Pipeline:
     ) -> IngestResult:
         async with self.db.transaction() as conn:
             ev = await conn.execute(
-                insert(alert_events)
-                .values(
-                    source=source, received_at=now, token=token, alerts=len(prepared), outcome="accepted", body=body
-                )
-                .returning(alert_events.c.id)
+                _EVENTS,
+                [
+                    dict(
+                        source=source, received_at=now, token=token, alerts=len(prepared), outcome="accepted", body=body
+                    )
+                ],
             )
             result = IngestResult(ev.scalar_one())
             groups: dict[str, Prepared] = {}
@@ -352,11 +413,8 @@ class Pipeline:
                 if group_outcome is not None:
                     result.outcomes.append(group_outcome)
             actions = sorted({o.action for o in result.outcomes})
-            await conn.execute(
-                update(alert_events)
-                .where(alert_events.c.id == result.event_id)
-                .values(outcome=(actions[0] if len(actions) == 1 else "mixed"))
-            )
+            outcome = actions[0] if len(actions) == 1 else "mixed"
+            await conn.execute(_OUTCOME, {"b_ids": [result.event_id], "b_outcome": outcome})
         return result
 
     async def _ingest_batch(self, jobs: Sequence[_Job]) -> list[IngestResult]:
@@ -379,7 +437,7 @@ class Pipeline:
             ids = (
                 (
                     await conn.execute(
-                        insert(alert_events).returning(alert_events.c.id, sort_by_parameter_order=True),
+                        _EVENTS,
                         [
                             dict(
                                 source=j.source,
@@ -428,7 +486,7 @@ class Pipeline:
                 actions = sorted({o.action for o in res.outcomes})
                 by_outcome.setdefault(actions[0] if len(actions) == 1 else "mixed", []).append(res.event_id)
             for outcome, event_ids in by_outcome.items():
-                await conn.execute(update(alert_events).where(alert_events.c.id.in_(event_ids)).values(outcome=outcome))
+                await conn.execute(_OUTCOME, {"b_ids": event_ids, "b_outcome": outcome})
         return results
 
     async def _repeats(
@@ -560,21 +618,17 @@ class Pipeline:
             return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
         if held is not None:
             # recorded, nothing opened or sent; its state is taken up when the window ends
-            await conn.execute(
-                update(alerts)
-                .where(alerts.c.id == row["id"])
-                .values(last_seen=now, last_event_id=event_id, suppressed=True, occurrences=alerts.c.occurrences + 1)
+            await update_by_id(
+                conn, alerts, row["id"], last_seen=now, last_event_id=event_id, suppressed=True, occurrences=Inc()
             )
             why = f"maintenance window {held['id']} until {held['ends_at']:%Y-%m-%d %H:%M} UTC"
             return Outcome(a.identity, "maintenance", why, p.customer.id, kind=p.verdict.kind)
         alert_was = None if is_new else AlertStatus(row["status"]) if row["status"] in ("firing", "resolved") else None
         stale = (not is_new) and a.status is not AlertStatus.UPDATE and order < row["last_order"]
         if row["suppressed"]:
-            await conn.execute(
-                update(alerts).where(alerts.c.id == row["id"]).values(suppressed=False, last_event_id=event_id)
-            )
+            await update_by_id(conn, alerts, row["id"], suppressed=False, last_event_id=event_id)
         elif release:
-            await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(last_event_id=event_id))
+            await update_by_id(conn, alerts, row["id"], last_event_id=event_id)
         if row["attached"] and row["incident_id"] is not None and not stale:
             attached = await self._attached(conn, p, row, alert_was, now, order)
             if attached is not None:
@@ -600,7 +654,7 @@ class Pipeline:
             .first()
         )
         if parent is None or parent["state"] != "open":
-            await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(attached=False, incident_id=None))
+            await update_by_id(conn, alerts, row["id"], attached=False, incident_id=None)
             return None
         out = Outcome(
             a.identity,
@@ -623,8 +677,8 @@ class Pipeline:
                 now,
             )
         elif a.status is AlertStatus.FIRING:
-            values.update(status="firing", occurrences=alerts.c.occurrences + 1)
-        await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(**values))
+            values.update(status="firing", occurrences=Inc())
+        await update_by_id(conn, alerts, row["id"], **values)
         return out
 
     async def _candidates(self, conn: AsyncConnection, p: Prepared) -> list[OpenIncident]:
@@ -632,18 +686,8 @@ class Pipeline:
         or engineers' findings."""
         host = norm_host(p.alert.host) if p.alert.host else ""
         hosts = {host} | {norm_host(x) for d in p.customer.dependencies for x in d.parents_of(host)} if host else set()
-        near = or_(incidents.c.origin == "engineer", func.lower(incidents.c.host).in_(sorted(hosts)))
         rows = (
-            (
-                await conn.execute(
-                    select(incidents)
-                    .where(incidents.c.customer == p.customer.id, incidents.c.state == "open", near)
-                    .order_by(incidents.c.id)
-                    .limit(500)
-                )
-            )
-            .mappings()
-            .all()
+            (await conn.execute(_CANDIDATES, {"b_customer": p.customer.id, "b_hosts": sorted(hosts)})).mappings().all()
         )
         return [_open_incident(r) for r in rows]
 
@@ -655,17 +699,16 @@ class Pipeline:
         self, conn: AsyncConnection, row_id: int, incident_id: int, attached: bool, order: float, now: datetime
     ) -> None:
         """A firing alert joins another incident (same problem, storm) or attaches to its parent's."""
-        await conn.execute(
-            update(alerts)
-            .where(alerts.c.id == row_id)
-            .values(
-                incident_id=incident_id,
-                attached=attached,
-                status="firing",
-                last_order=order,
-                last_seen=now,
-                occurrences=alerts.c.occurrences + 1,
-            )
+        await update_by_id(
+            conn,
+            alerts,
+            row_id,
+            incident_id=incident_id,
+            attached=attached,
+            status="firing",
+            last_order=order,
+            last_seen=now,
+            occurrences=Inc(),
         )
 
     async def _storm(self, conn: AsyncConnection, p: Prepared, now: datetime) -> OpenIncident | None:
@@ -681,7 +724,9 @@ class Pipeline:
             incidents.c.opened_at >= since,
             incidents.c.source != "redundancy",
         )
-        opened = (await conn.execute(select(func.count()).where(*scope))).scalar_one()
+        opened = (
+            await conn.execute(_STORM_COUNT, {"b_customer": p.customer.id, "b_service": p.service.id, "b_since": since})
+        ).scalar_one()
         if not in_storm(opened, life.storm_threshold):
             return None
         first = await self._first_open(conn, *scope)
@@ -701,7 +746,7 @@ class Pipeline:
         alert raises a silent fault it joins to an incident (the curator hears of it then)."""
         a, v = p.alert, p.verdict
         await self._hang(conn, row_id, inc["id"], False, order, now)
-        values: dict[str, Any] = {"occurrences": incidents.c.occurrences + 1, "updated_at": now}
+        values: dict[str, Any] = {"occurrences": Inc(), "updated_at": now}
         what = (
             f"storm on {inc['service']}: joins the first incident of the storm"
             if storm
@@ -715,7 +760,7 @@ class Pipeline:
             values.update(kind="incident", priority=v.priority, impact=v.impact, urgency=v.urgency)
             text += f" It is service-affecting ({v.rule}): the fault becomes an incident."
             await self.desk.set_queue(conn, inc["id"], self.desk.queue_for("incident"), now)
-        await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+        await update_by_id(conn, incidents, inc["id"], **values)
         await self.desk.add_article(conn, inc["id"], self.settings.system_requester, text, now)
         out = Outcome(
             a.identity,
@@ -755,11 +800,7 @@ class Pipeline:
         """Its host depends on one that is down: the alert attaches to that incident instead of opening its own."""
         a = p.alert
         await self._hang(conn, row_id, parent["id"], True, order, now)
-        await conn.execute(
-            update(incidents)
-            .where(incidents.c.id == parent["id"])
-            .values(occurrences=incidents.c.occurrences + 1, updated_at=now)
-        )
+        await update_by_id(conn, incidents, parent["id"], occurrences=Inc(), updated_at=now)
         await self.desk.add_article(
             conn,
             parent["id"],
@@ -852,16 +893,10 @@ class Pipeline:
             now = _after_locks(now)
             view = None
             if inc is not None:
+                # ids are positive: -1 stands for "no row of its own" (every firing alert counts)
                 other = (
                     await conn.execute(
-                        select(func.count())
-                        .select_from(alerts)
-                        .where(
-                            alerts.c.incident_id == inc["id"],
-                            alerts.c.status == "firing",
-                            alerts.c.id != row_id,
-                            alerts.c.attached.is_(False),
-                        )
+                        _OTHER_FIRING, {"b_incident": inc["id"], "b_row": -1 if row_id is None else row_id}
                     )
                 ).scalar_one()
                 view = IncidentView(
@@ -918,7 +953,7 @@ class Pipeline:
         """The alert's row, created if new, locked; with `event_id`, also marked as last carried by that event
         (one statement: an upsert that returns the row)."""
         a = p.alert
-        ins = _insert(self.db, alerts).values(
+        values = dict(
             customer=p.customer.id,
             source=a.source,
             identity=a.identity,
@@ -936,21 +971,11 @@ class Pipeline:
             last_event_id=event_id,
         )
         if event_id is not None:
-            got = (
-                (
-                    await conn.execute(
-                        ins.on_conflict_do_update(
-                            index_elements=["customer", "source", "identity"],
-                            set_={"last_event_id": ins.excluded.last_event_id},
-                        ).returning(*alerts.c)
-                    )
-                )
-                .mappings()
-                .one()
-            )
+            got = (await conn.execute(self._upsert_alert, values)).mappings().one()
             # a row nothing has counted yet is new (a source update for an unknown alert leaves one so,
             # and is handled the same way again)
             return dict(got), got["occurrences"] == 0 and got["status"] == "new"
+        ins = _insert(self.db, alerts).values(**values)
         inserted = (
             await conn.execute(
                 ins.on_conflict_do_nothing(index_elements=["customer", "source", "identity"]).returning(alerts.c.id)
@@ -965,8 +990,7 @@ class Pipeline:
         return dict(row), inserted is not None
 
     async def _active_incident(self, conn: AsyncConnection, key: str) -> dict[str, Any] | None:
-        q = select(incidents).where(incidents.c.active_key == key).with_for_update()
-        row = (await conn.execute(q)).mappings().first()
+        row = (await conn.execute(_ACTIVE, {"b_key": key})).mappings().first()
         return dict(row) if row else None
 
     async def _touch_alert(
@@ -987,7 +1011,7 @@ class Pipeline:
             values["member_group"] = m.group_key if m else None
             values["member"] = m.member if m else None
         if counts:
-            values["occurrences"] = alerts.c.occurrences + 1
+            values["occurrences"] = Inc()
         if incident_id is not None:
             values["incident_id"] = incident_id
         if not stale and a.status is not AlertStatus.UPDATE:
@@ -1001,7 +1025,7 @@ class Pipeline:
                 values["ends_at"] = None
                 if a.starts_at:
                     values["starts_at"] = a.starts_at
-        await conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+        await update_by_id(conn, alerts, alert_id, **values)
 
     async def _open(
         self, conn: AsyncConnection, p: Prepared, now: datetime, previous_id: int | None
@@ -1009,11 +1033,7 @@ class Pipeline:
         a, v = p.alert, p.verdict
         engineer = a.extra.get("engineer") if a.source == "engineer" else None
         if previous_id is None:  # the last incident of this key, closed by a person or by time
-            previous_id = (
-                await conn.execute(
-                    select(incidents.c.id).where(incidents.c.key == p.key).order_by(incidents.c.id.desc()).limit(1)
-                )
-            ).scalar()
+            previous_id = (await conn.execute(_PREVIOUS, {"b_key": p.key})).scalar()
         values = dict(
             key=p.key,
             active_key=p.key,
@@ -1044,13 +1064,7 @@ class Pipeline:
             trace=list(v.trace),
         )
         values["reaction_due"], values["resolution_due"] = deadlines(now, v.priority, p.customer.contract)
-        ins = (
-            _insert(self.db, incidents)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["active_key"])
-            .returning(incidents.c.id)
-        )
-        new_id = (await conn.execute(ins)).scalar()
+        new_id = (await conn.execute(self._insert_incident, values)).scalar()
         if new_id is None:
             return None
         inc = {**values, "id": new_id, "ticket": None, "resolved_at": None, "fresh": True}
@@ -1126,19 +1140,15 @@ class Pipeline:
             if action is Action.RESOLVE and flap.flapping and a.update is None:
                 # recovered, but it flaps: resolve only once it stays quiet
                 values["settle_at"] = now + timedelta(seconds=life.flap_settle)
-                await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+                await update_by_id(conn, incidents, inc["id"], **values)
                 out.action, out.why = "hold", f"flapping: resolves if quiet until {values['settle_at']:%H:%M} UTC"
                 return
         if action is Action.ATTACH and settling:
             values["settle_at"] = None  # fires again before settling: stays open, quietly
-            await conn.execute(
-                update(incidents)
-                .where(incidents.c.id == inc["id"])
-                .values(**values, occurrences=incidents.c.occurrences + 1)
-            )
+            await update_by_id(conn, incidents, inc["id"], **values, occurrences=Inc())
             return
         if action in (Action.OPEN, Action.SUPERSEDE, Action.REPEAT, Action.ATTACH, Action.REOPEN):
-            values["occurrences"] = incidents.c.occurrences + 1
+            values["occurrences"] = Inc()
         if action is Action.ATTACH:
             await self.desk.add_article(
                 conn, inc["id"], author, f"Alert firing again: {a.title} ({a.source} {a.identity}).", now
@@ -1163,13 +1173,7 @@ class Pipeline:
             )
             await self.desk.add_article(conn, inc["id"], author, f"{text} Incident resolved.", now)
         elif action is Action.REOPEN:
-            values.update(
-                state="open",
-                resolved_at=None,
-                reopened=incidents.c.reopened + 1,
-                episode=incidents.c.episode + 1,
-                affected_notice=False,
-            )
+            values.update(state="open", resolved_at=None, reopened=Inc(), episode=Inc(), affected_notice=False)
             await self.desk.set_state(conn, inc["id"], "in_progress" if inc.get("acknowledged_at") else "new", now)
             await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
         elif action is Action.NOTE and a.update is not None:
@@ -1189,7 +1193,7 @@ class Pipeline:
                 now,
             )
         if not (action in (Action.OPEN, Action.SUPERSEDE) and inc.get("fresh")):  # a new one is already counted
-            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(**values))
+            await update_by_id(conn, incidents, inc["id"], **values)
         if notice is not None and inc["kind"] == "incident":
             episode = inc.get("episode", 1) + (1 if action is Action.REOPEN else 0)
             if action in (Action.OPEN, Action.SUPERSEDE):
@@ -1223,16 +1227,8 @@ class Pipeline:
         """Cancel this episode's "affected" notices that are still waiting out the hold-down and not being
         delivered; True if any was withdrawn (then the curator never heard of the outage)."""
         res = await conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.incident_id == incident_id,
-                outbox.c.key.like(f"notice:{incident_id}:{episode}:affected:%"),
-                outbox.c.state == "pending",
-                outbox.c.attempts == 0,  # a notice waiting for a retry was already due: it is not withdrawn
-                outbox.c.next_attempt_at > now,
-                or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
-            )
-            .values(state="cancelled", last_error="recovered within the hold-down time")
+            _WITHDRAW,
+            {"b_incident": incident_id, "b_pattern": f"notice:{incident_id}:{episode}:affected:%", "b_now": now},
         )
         return bool(res.rowcount)
 
@@ -1257,11 +1253,7 @@ class Pipeline:
             )
             return 0
         service = customer.service(inc["service"]) if inc["service"] else None
-        fresh = (
-            await conn.execute(
-                select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == inc["id"])
-            )
-        ).one()
+        fresh = (await conn.execute(_TIMES, {"b_id": inc["id"]})).one()
         facts = IncidentFacts(
             customer_name=customer.name,
             service_name=service.name if service else None,
@@ -1282,7 +1274,7 @@ class Pipeline:
         if notice is Notice.AFFECTED and action is Action.REOPEN:
             hold = max(hold, await self._rate_limit(conn, inc["id"], now))
         if notice is Notice.RESTORED and await self._withdraw_affected(conn, inc["id"], episode, now):
-            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=False))
+            await update_by_id(conn, incidents, inc["id"], affected_notice=False)
             await self.desk.add_article(
                 conn,
                 inc["id"],
@@ -1308,25 +1300,20 @@ class Pipeline:
                 "ticket": inc["ticket"],
                 "thread": f"{base}:affected:{c.email.lower()}",
             }
-            ins = (
-                _insert(self.db, outbox)
-                .values(
-                    key=key,
-                    kind="curator_mail",
-                    incident_id=inc["id"],
-                    after_key=after,
-                    payload=payload,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now + timedelta(seconds=hold if notice is Notice.AFFECTED else 0),
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(outbox.c.id)
+            row = dict(
+                key=key,
+                kind="curator_mail",
+                incident_id=inc["id"],
+                after_key=after,
+                payload=payload,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now + timedelta(seconds=hold if notice is Notice.AFFECTED else 0),
+                created_at=now,
             )
-            queued += len((await conn.execute(ins)).scalars().all())
+            queued += len((await conn.execute(self._insert_notice, row)).scalars().all())
         if notice is Notice.AFFECTED:
-            await conn.execute(update(incidents).where(incidents.c.id == inc["id"]).values(affected_notice=True))
+            await update_by_id(conn, incidents, inc["id"], affected_notice=True)
         return queued
 
     async def _redundancy(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome | None:
