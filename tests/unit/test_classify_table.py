@@ -1011,6 +1011,67 @@ CASES = [
         "backup-or-job-failed",
         lambda: am_alert("SidekiqJobDown", "Job system-sidekiq on prod is DOWN", expr='up{job="sidekiq"} == 0'),
     ),
+    # --- arrays that crashed, UPS batteries running low, held mail; HA helpers, job results, pressure ----
+    case(
+        "zbx-raid-crashed",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Raid status on nas-01: crashed", "raidStatus.1", severity="Disaster"),
+    ),
+    case(
+        "zbx-offline-virtual-devices",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Offline Virtual devices on MegaRAID adapter 0", "adpVdOfflineCount.0", severity="High"),
+    ),
+    case(
+        "am-ups-battery-running-low",
+        "incident",
+        "ups-power-lost",
+        lambda: am_alert("UPSBatteryLow", "UPS battery is running low.", "UPS ups1 battery is running low."),
+    ),
+    case(
+        "zbx-ups-output-not-powered",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("UPS: Output not powered", "upsOutputSource", severity="High"),
+    ),
+    case(
+        "zbx-postfix-held-mail",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert("Postfix: High number of held mails", "postfix[hold]", severity="Warning"),
+    ),
+    case(
+        "zbx-galera-not-primary",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: zbx_alert("Galera node is not in Primary component", "mysql.wsrep_cluster_status", severity="High"),
+    ),
+    case(
+        "zbx-keepalived-not-running",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Keepalived process is not running", "proc.num[keepalived]", severity="High"),
+    ),
+    case(
+        "zbx-veeam-no-job-result",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert("VeeamAgent - No job result since 1 Week", "eventlog[Veeam Agent]", severity="High"),
+    ),
+    case(
+        "am-io-pressure",
+        "fault",
+        "saturation",
+        lambda: am_alert("IOPressure", "Host IO pressure", "IO pressure is > 90% for 30m.", severity="critical"),
+    ),
+    case(
+        "zbx-storage-controller-abnormal",
+        "fault",
+        "hardware-health",
+        lambda: zbx_alert("Controller B: State is abnormal", "nimble.controller.state[B]", severity="High"),
+    ),
 ]
 
 
