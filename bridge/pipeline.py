@@ -230,11 +230,17 @@ _CANDIDATES = (
     .order_by(incidents.c.id)
     .limit(500)
 )
-_STORM_COUNT = select(func.count()).where(
-    incidents.c.customer == bindparam("b_customer"),
-    incidents.c.service == bindparam("b_service"),
-    incidents.c.opened_at >= bindparam("b_since"),
-    incidents.c.source != "redundancy",
+# counted up to the threshold only: whether it is a storm, not how big (bounded however many were opened)
+_STORM_COUNT = select(func.count()).select_from(
+    select(incidents.c.id)
+    .where(
+        incidents.c.customer == bindparam("b_customer"),
+        incidents.c.service == bindparam("b_service"),
+        incidents.c.opened_at >= bindparam("b_since"),
+        incidents.c.source != "redundancy",
+    )
+    .limit(bindparam("b_limit"))
+    .subquery()
 )
 _PREVIOUS = select(incidents.c.id).where(incidents.c.key == bindparam("b_key")).order_by(incidents.c.id.desc()).limit(1)
 _TIMES = select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == bindparam("b_id"))
@@ -725,7 +731,15 @@ class Pipeline:
             incidents.c.source != "redundancy",
         )
         opened = (
-            await conn.execute(_STORM_COUNT, {"b_customer": p.customer.id, "b_service": p.service.id, "b_since": since})
+            await conn.execute(
+                _STORM_COUNT,
+                {
+                    "b_customer": p.customer.id,
+                    "b_service": p.service.id,
+                    "b_since": since,
+                    "b_limit": life.storm_threshold,
+                },
+            )
         ).scalar_one()
         if not in_storm(opened, life.storm_threshold):
             return None

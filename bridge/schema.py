@@ -292,3 +292,14 @@ outbox = Table(
     Index("ix_outbox_due", "state", "next_attempt_at"),
     Index("ix_outbox_incident", "incident_id"),
 )
+
+# the dispatcher's claim: rows never tried yet, and pending rows of the kinds it can deliver (many rows that
+# nothing here can deliver, e.g. curator mail without SMTP, must not be read on every poll)
+_PENDING = outbox.c.state == "pending"
+Index(
+    "ix_outbox_untried",
+    outbox.c.id,
+    postgresql_where=_PENDING & outbox.c.last_error.is_(None),
+    sqlite_where=_PENDING & outbox.c.last_error.is_(None),
+)
+Index("ix_outbox_pending_kind", outbox.c.kind, outbox.c.id, postgresql_where=_PENDING, sqlite_where=_PENDING)
