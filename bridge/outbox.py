@@ -32,7 +32,7 @@ from bridge.desk import BuiltinDesk
 from bridge.mailer import Mailer, NotConfigured
 from bridge.metrics import Metrics
 from bridge.remote import RemoteDesks
-from bridge.schema import incidents, outbox, tickets
+from bridge.schema import const, incidents, outbox, tickets
 from bridge.zabbix_api import ZabbixClient, ZabbixRefused
 from connectors.desks import DeskRejected, DeskUnavailable
 
@@ -123,7 +123,7 @@ class Dispatcher:
                 earlier.c.incident_id == outbox.c.incident_id,
                 earlier.c.kind == outbox.c.kind,
                 earlier.c.id < outbox.c.id,
-                earlier.c.state == "pending",
+                earlier.c.state == const("pending"),
             )
             .exists()
         )
@@ -141,7 +141,7 @@ class Dispatcher:
         q = (
             select(outbox)
             .where(
-                outbox.c.state == "pending",
+                outbox.c.state == const("pending"),
                 or_(outbox.c.kind.in_(deliverable), outbox.c.last_error.is_(None)),
                 outbox.c.next_attempt_at <= now,
                 or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),

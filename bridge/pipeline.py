@@ -27,6 +27,7 @@ from bridge.notices import IncidentFacts, render
 from bridge.schema import (
     alert_events,
     alerts,
+    const,
     incident_links,
     incidents,
     maintenance_windows,
@@ -224,8 +225,11 @@ _CANDIDATES = (
     select(incidents)
     .where(
         incidents.c.customer == bindparam("b_customer"),
-        incidents.c.state == "open",
-        or_(incidents.c.origin == "engineer", func.lower(incidents.c.host).in_(bindparam("b_hosts", expanding=True))),
+        incidents.c.state == const("open"),
+        or_(
+            incidents.c.origin == const("engineer"),
+            func.lower(incidents.c.host).in_(bindparam("b_hosts", expanding=True)),
+        ),
     )
     .order_by(incidents.c.id)
     .limit(500)

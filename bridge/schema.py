@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -43,6 +44,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def const(value: str) -> Any:
+    """A fixed string written into the SQL text rather than sent as a parameter. PostgreSQL plans a prepared
+    statement once for any parameters (a generic plan): a partial index (`WHERE state = 'open'`) is only
+    usable when the query states the same constant itself."""
+    if not value.replace("_", "").isalnum():
+        raise ValueError(f"not a plain constant: {value!r}")
+    return literal_column(f"'{value}'")
 
 
 metadata = MetaData(

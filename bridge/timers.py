@@ -20,7 +20,7 @@ from bridge.desk import BuiltinDesk
 from bridge.inspect import PARSERS
 from bridge.metrics import Metrics
 from bridge.pipeline import Pipeline, Rejected
-from bridge.schema import alert_events, alerts, incidents
+from bridge.schema import alert_events, alerts, const, incidents
 from bridge.zabbix_api import ZabbixClient, ZabbixRefused, ZabbixUnavailable, problem_body, recovery_body
 from connectors import zabbix as zabbix_connector
 from connectors.alert import PayloadError
@@ -100,7 +100,7 @@ class TimedWork:
                 ),
                 ("resolution", incidents.c.resolution_due, incidents.c.resolution_breached_at, None),
             ):
-                conds = [incidents.c.state == "open", due.is_not(None), due < now, flag.is_(None)]
+                conds = [incidents.c.state == const("open"), due.is_not(None), due < now, flag.is_(None)]
                 if extra is not None:
                     conds.append(extra)
                 stmt = (
@@ -134,7 +134,7 @@ class TimedWork:
         async with self.db.transaction() as conn:
             stmt = (
                 update(incidents)
-                .where(incidents.c.state == "resolved", incidents.c.resolved_at < cutoff)
+                .where(incidents.c.state == const("resolved"), incidents.c.resolved_at < cutoff)
                 .values(state="closed", active_key=None, closed_at=now, updated_at=now)
                 .returning(incidents.c.id)
             )
