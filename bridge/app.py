@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge import openapi
 from bridge.config import Settings, Token
-from bridge.db import Database
+from bridge.db import Database, sqlstate
 from bridge.desk import BuiltinDesk, builtin_desk
 from bridge.metrics import Metrics
 from bridge.outbox import Dispatcher, depth
@@ -65,7 +65,7 @@ def problem(status: int, error: str, message: str, headers: dict[str, str] | Non
 def _unavailable(exc: DBAPIError) -> bool:
     """The server refused or dropped the connection: connection exception (08), shutting down or not yet
     accepting connections (57), out of connection slots (53). asyncpg's errors arrive as plain DBAPIError."""
-    return (getattr(exc.orig, "sqlstate", None) or "")[:2] in ("08", "57", "53")
+    return sqlstate(exc)[:2] in ("08", "57", "53")
 
 
 @web.middleware
@@ -95,7 +95,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
         return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
     except DBAPIError as exc:
-        if (getattr(exc.orig, "sqlstate", None) or "").startswith("22"):  # data exception (asyncpg: not a DataError)
+        if sqlstate(exc).startswith("22"):  # data exception (asyncpg: not a DataError)
             log.info("refused a value the database cannot hold in %s %s: %s", request.method, request.path, exc.orig)
             return problem(400, "bad_parameter", "a parameter holds a value that cannot be stored or searched (NUL?)")
         if exc.connection_invalidated or _unavailable(exc):

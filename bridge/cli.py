@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bridge.config import ConfigError, Settings, load
@@ -29,32 +31,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     if workers > 1 and settings.database_url.startswith("sqlite"):
         raise ConfigError(f"workers: {workers} needs PostgreSQL; the embedded SQLite database takes one worker")
-    own_dir = None
-    if workers > 1:
-        # each worker counts in files of this directory and /metrics adds them up; it must be set before
-        # prometheus_client is imported, and hold no files of an earlier run
-        made = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-        own_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="alertbridge-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
-        for stale in Path(own_dir).glob("*.db"):
-            stale.unlink()
-    from bridge.service import serve, serve_workers, split_listen
+    with _metrics_dir() if workers > 1 else contextlib.nullcontext():
+        from bridge.service import serve, serve_workers, split_listen
 
-    listen = args.listen or settings.listen
-    split_listen(listen)
-    if not args.no_migrate:
-        rev = migrate(settings.database_url)
-        logging.getLogger("alertbridge").info("database schema at revision %s", rev)
-    if own_dir is not None:
-        try:
+        listen = args.listen or settings.listen
+        split_listen(listen)
+        if not args.no_migrate:
+            rev = migrate(settings.database_url)
+            logging.getLogger("alertbridge").info("database schema at revision %s", rev)
+        if workers > 1:
             return serve_workers(settings, listen, workers)
-        finally:
-            for used in Path(own_dir).glob("*.db"):
-                used.unlink(missing_ok=True)
-            if made:
-                Path(own_dir).rmdir()
-    asyncio.run(serve(settings, listen))
+        asyncio.run(serve(settings, listen))
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """Several workers count in files of PROMETHEUS_MULTIPROC_DIR and /metrics adds them up. It must be set
+    before prometheus_client is imported and hold no files of an earlier run; one made here is removed after."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given or tempfile.mkdtemp(prefix="alertbridge-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    try:
+        yield
+    finally:
+        for used in path.glob("*.db"):
+            used.unlink(missing_ok=True)
+        if not given:
+            path.rmdir()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

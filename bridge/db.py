@@ -22,6 +22,13 @@ class DatabaseURLError(ValueError):
     pass
 
 
+def sqlstate(exc: BaseException) -> str:
+    """PostgreSQL's SQLSTATE of a database error ("" if none): how errors are told apart whatever the driver
+    (asyncpg's arrive as plain DBAPIError, psycopg's as its subclasses)."""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
 def _urls(url: str) -> tuple[URL, URL]:
     """(async URL, sync URL) for a user's `sqlite:///...` or `postgresql://...`."""
     try:

@@ -21,7 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from bridge import maintenance
 from bridge.batch import GroupCommit
 from bridge.config import Maintenance, Settings
-from bridge.db import Database
+from bridge.db import Database, sqlstate
 from bridge.desk import BuiltinDesk
 from bridge.notices import IncidentFacts, render
 from bridge.schema import (
@@ -162,8 +162,7 @@ def _is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL chose this transaction as a deadlock victim (or a serialization failure): safe to retry."""
     if not isinstance(exc, DBAPIError):
         return False
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in ("40P01", "40001")
+    return sqlstate(exc) in ("40P01", "40001")
 
 
 def _deadlock_retries() -> AsyncRetrying:
