@@ -32,6 +32,21 @@ FIELDS = (
 Patterns = list[str]
 
 
+class _Fields:
+    """The values of an alert's fields that rules read, each built once for all the rules of a pass."""
+
+    __slots__ = ("_seen", "alert", "full")
+
+    def __init__(self, alert: Alert, full: bool) -> None:
+        self.alert, self.full, self._seen = alert, full, {}
+
+    def __getitem__(self, field: str) -> str:
+        value: str | None = self._seen.get(field)
+        if value is None:
+            value = self._seen[field] = _field_value(self.alert, field, self.full)
+        return value
+
+
 def _field_value(alert: Alert, field: str, full: bool) -> str:
     if field == "text":
         return alert.text() if full else alert.headline()
@@ -90,17 +105,20 @@ class Rule(BaseModel):
 
     def matches(self, alert: Alert, full: bool = True) -> str | None:
         """The text that made the rule match, or None; `full=False` reads only the alert's headline."""
-        if self.sources and alert.source not in self.sources:
+        return self._match(_Fields(alert, full))
+
+    def _match(self, fields: _Fields) -> str | None:
+        if self.sources and fields.alert.source not in self.sources:
             return None
         when, unless = self._compiled
         hit = ""
         for field, rx in when:
-            m = rx.search(_field_value(alert, field, full))
+            m = rx.search(fields[field])
             if not m:
                 return None
             hit = hit or m.group(0)
         for field, rx in unless:
-            if rx.search(_field_value(alert, field, full)):
+            if rx.search(fields[field]):
                 return None
         return hit or "(matched)"
 
@@ -121,8 +139,9 @@ class Verdict:
 def first_match(rules: list[Rule] | tuple[Rule, ...], alert: Alert) -> Verdict | None:
     """The first rule matching the alert's headline; failing that, the first matching everything it carries."""
     for full in (False, True):
+        fields = _Fields(alert, full)
         for rule in rules:
-            hit = rule.matches(alert, full)
+            hit = rule._match(fields)
             if hit is not None:
                 return Verdict(rule, hit)
     return None
