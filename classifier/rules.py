@@ -38,7 +38,8 @@ class _Fields:
     __slots__ = ("_seen", "alert", "full")
 
     def __init__(self, alert: Alert, full: bool) -> None:
-        self.alert, self.full, self._seen = alert, full, {}
+        self.alert, self.full = alert, full
+        self._seen: dict[str, str] = {}
 
     def __getitem__(self, field: str) -> str:
         value: str | None = self._seen.get(field)
