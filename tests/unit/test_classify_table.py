@@ -1072,6 +1072,126 @@ CASES = [
         "hardware-health",
         lambda: zbx_alert("Controller B: State is abnormal", "nimble.controller.state[B]", severity="High"),
     ),
+    case(
+        "am-replica-io-thread-expr",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "MysqlReplication",
+            "MysqlReplication",
+            "Replica threads have been stoped on db02.",
+            expr="mysql_slave_status_slave_sql_running == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-es-memory-breakers",
+        "fault",
+        "saturation",
+        lambda: am_alert(
+            "ElasticBreakers",
+            "ElasticBreakers",
+            "Elasticsearch field data breakers tripped 3 times.",
+            expr="rate(elasticsearch_breakers_tripped[5m]) > 0",
+            severity="high",
+        ),
+    ),
+    case(
+        "am-consumer-group-lag",
+        "fault",
+        "saturation",
+        lambda: am_alert("KafkaLag", "KafkaLag", "Kafka consumers group lag is 5400.", severity="high"),
+    ),
+    case(
+        "am-systemd-any-unit-inactive",
+        "fault",
+        "os-service-stopped",
+        lambda: am_alert(
+            "UnitInactive",
+            "UnitInactive",
+            "A unit is inactive.",
+            expr='node_systemd_unit_state{state="inactive"} == 1',
+            severity="high",
+        ),
+    ),
+    case(
+        "am-systemd-named-unit-inactive",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "ShopApiDown",
+            "shop-api.service is down",
+            "The unit is not active for 2 minutes.",
+            expr='node_systemd_unit_state{name="shop-api.service", state="active"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-conntrack-approaching",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "NodeConntrackTableFull",
+            "The conntrack table on node n1 is approaching the size limit.",
+            "It is at 74% of its limit.",
+            severity="warning",
+        ),
+    ),
+    case(
+        "am-nodefs-no-more-free-space",
+        "incident",
+        "storage-offline",
+        lambda: am_alert(
+            "KubeletNodeFS",
+            "No more free space on nodefs of node w1 at /.",
+            expr="max by (node) (node_filesystem_avail_bytes) == 0",
+        ),
+    ),
+    case(
+        "am-dns-cannot-resolve",
+        "incident",
+        "errors-now",
+        lambda: am_alert("SiteDnsResolution", "SiteDnsResolution", "gw01 cannot resolve example.org through 9.9.9.9."),
+    ),
+    case(
+        "am-ipmi-access-down",
+        "fault",
+        "tooling-down",
+        lambda: am_alert(
+            "IPMIAccessDown", "IPMIAccessDown", "No IPMI connections possible in rack 4.", severity="critical"
+        ),
+    ),
+    case(
+        "am-periodic-task-no-success",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "TaskNoSuccess", "cleanup periodic task has not succeeded in more than 24 hours.", severity="critical"
+        ),
+    ),
+    case(
+        "am-gpu-errors",
+        "fault",
+        "hardware-or-infra-errors",
+        lambda: am_alert("GPUErrors", "Node gpu-3 has GPU errors", "Diagnostics found errors.", severity="critical"),
+    ),
+    case(
+        "zbx-ups-input-voltage-off",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("UPS Input Voltage is OFF", "upsInputVoltage", "Input Voltage", severity="Disaster"),
+    ),
+    case(
+        "zbx-1c-server-agent-service",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Состояние службы 1C:Enterprise 8.3 Server Agent",
+            "service_state[1C:Enterprise 8.3 Server Agent]",
+            severity="High",
+            opdata="Текущее состояние: остановлена",
+        ),
+    ),
 ]
 
 
@@ -1121,6 +1241,26 @@ RU_TRIGGERS = [
     ("Сертификат истёк", "incident"),
     ("Массив RAID развалился", "incident"),
     ("Потеря пакетов 20%", "fault"),
+    ("Работа от батарей", "incident"),
+    ("Отсутствует входное напряжение на ИБП", "incident"),
+    ("Заряда хватит менее чем на 10 минут", "incident"),
+    ("Блок питания 2: нет электропитания", "fault"),
+    ("Истекла лицензия на антивирус", "incident"),
+    ("Лицензия закончится через 30 дней", "fault"),
+    ("Сбор данных SNMP отсутствует", "fault"),
+    ("Не поступают данные от датчика", "fault"),
+    ("Сервер выключен", "incident"),
+    ("Из сети пропало 10 абонентских терминалов", "incident"),
+    ("Нода rabbit@mq2 не работает", "fault"),
+    ("Сообщения в очереди не обрабатываются", "fault"),
+    ("Документы в буфере старше 3 дней", "fault"),
+    ("Попытки несанкционированного доступа", "fault"),
+    ("Затопление в серверной", "fault"),
+    ("Ошибка при выполнении задания выгрузки", "fault"),
+    ("Расхождение времени с сервером более 60 секунд", "fault"),
+    ("Много неуспешных платежей", "incident"),
+    ("Исчерпаны соединения почтового сервера", "incident"),
+    ("Проблемы с видеопотоком камеры", "incident"),
 ]
 
 
