@@ -65,9 +65,13 @@ class BuiltinDesk:
     def queue_for(self, kind: str) -> str:
         return self.settings.incident_queue if kind == "incident" else self.settings.fault_queue
 
-    async def open_ticket(self, conn: AsyncConnection, incident: dict[str, Any], now: datetime) -> str:
-        """Open the incident's ticket; returns its number (also stored on the incident)."""
+    async def open_ticket(
+        self, conn: AsyncConnection, incident: dict[str, Any], now: datetime, article: tuple[str, str] | None = None
+    ) -> str:
+        """Open the incident's ticket, with its first article (author, body) if given; returns its number (also
+        stored on the incident)."""
         desk = self.remote.get(incident["customer"])
+        queue = self.queue_for(incident["kind"])
         res = await conn.execute(
             _NEW_TICKET,
             dict(
@@ -76,7 +80,7 @@ class BuiltinDesk:
                 incident_id=incident["id"],
                 customer=incident["customer"],
                 service=incident["service"],
-                queue=self.queue_for(incident["kind"]),
+                queue=queue,
                 state="new",
                 title=incident["title"],
                 requester=incident["requester"],
@@ -108,6 +112,9 @@ class BuiltinDesk:
                 requester=incident["requester"],
                 priority=incident["priority"],
             )
+        if article is not None:
+            t = {"id": ticket_id, "incident_id": incident["id"], "desk": desk, "queue": queue, "state": "new"}
+            await self._article(conn, t, article[0], article[1], now, False)
         return number
 
     async def add_article(
@@ -121,8 +128,12 @@ class BuiltinDesk:
     ) -> None:
         # one statement marks the ticket updated and reads what the article and the mirror need
         t = (await conn.execute(_TOUCH_TICKET, {"b_incident": incident_id, "b_now": now})).mappings().first()
-        if t is None:
-            return
+        if t is not None:
+            await self._article(conn, t, author, body, now, visible_to_customer)
+
+    async def _article(
+        self, conn: AsyncConnection, t: Any, author: str, body: str, now: datetime, visible_to_customer: bool
+    ) -> None:
         res = await conn.execute(
             _ARTICLE,
             dict(ticket_id=t["id"], author=author, body=body, visible_to_customer=visible_to_customer, created_at=now),

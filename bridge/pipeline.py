@@ -1085,7 +1085,6 @@ class Pipeline:
         if new_id is None:
             return None
         inc = {**values, "id": new_id, "ticket": None, "resolved_at": None, "fresh": True}
-        inc["ticket"] = await self.desk.open_ticket(conn, inc, now)
         lines = [
             f"{'Finding logged by ' + str(engineer) if engineer else 'Opened by monitoring'} ({a.source}): {a.title}"
         ]
@@ -1100,9 +1099,8 @@ class Pipeline:
         )
         if previous_id:
             lines.append(f"Follows incident {previous_id}, which was closed.")
-        await self.desk.add_article(
-            conn, new_id, str(engineer) if engineer else self.settings.system_requester, "\n".join(lines), now
-        )
+        author = str(engineer) if engineer else self.settings.system_requester
+        inc["ticket"] = await self.desk.open_ticket(conn, inc, now, article=(author, "\n".join(lines)))
         if v.rule == "redundancy-lost" and a.host:
             # the alert itself says the last member failed: link the member faults open on the same host
             faults = await conn.execute(
@@ -1270,7 +1268,10 @@ class Pipeline:
             )
             return 0
         service = customer.service(inc["service"]) if inc["service"] else None
-        fresh = (await conn.execute(_TIMES, {"b_id": inc["id"]})).one()
+        # an incident opened in this transaction carries its times; another is read as it stands now
+        fresh = (
+            (inc["opened_at"], None) if inc.get("fresh") else (await conn.execute(_TIMES, {"b_id": inc["id"]})).one()
+        )
         facts = IncidentFacts(
             customer_name=customer.name,
             service_name=service.name if service else None,
@@ -1278,8 +1279,8 @@ class Pipeline:
             host=inc["host"],
             priority=inc["priority"],
             ticket=inc["ticket"] or "-",
-            opened_at=fresh.opened_at if episode == 1 else now,
-            resolved_at=fresh.resolved_at,
+            opened_at=fresh[0] if episode == 1 else now,
+            resolved_at=fresh[1],
         )
         told_before = bool(inc.get("curator_notified"))
         kind = (
