@@ -159,10 +159,22 @@ class BuiltinDesk:
         if t is not None and t["state"] == "new":
             await self._set_state(conn, t, "in_progress", now)
 
-    async def set_state(self, conn: AsyncConnection, incident_id: int, state: str, now: datetime) -> None:
+    async def set_state(
+        self,
+        conn: AsyncConnection,
+        incident_id: int,
+        state: str,
+        now: datetime,
+        article: tuple[str, str] | None = None,
+    ) -> None:
+        """Move the ticket to `state`, then add the article (author, body) if given."""
         t = await self._ticket(conn, incident_id)
         if t is not None and t["state"] != state:
             await self._set_state(conn, t, state, now)
+            if article is not None:  # the state change has marked the ticket updated
+                await self._article(conn, t, article[0], article[1], now, False)
+        elif article is not None:
+            await self.add_article(conn, incident_id, article[0], article[1], now)
 
     async def _set_state(self, conn: AsyncConnection, t: Any, state: str, now: datetime) -> None:
         await update_by_id(conn, tickets, t["id"], state=state, updated_at=now)

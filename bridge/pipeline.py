@@ -1180,17 +1180,21 @@ class Pipeline:
                 .where(alerts.c.incident_id == inc["id"], alerts.c.attached.is_(True), alerts.c.status == "firing")
                 .values(attached=False, incident_id=None, suppressed=True)
             )
-            await self.desk.set_state(conn, inc["id"], "resolved", now)
             text = (
                 f"Closed at the source by {a.update.user or 'a user'}: {a.update.message}"
                 if a.update
                 else f"Recovered: {a.title}."
             )
-            await self.desk.add_article(conn, inc["id"], author, f"{text} Incident resolved.", now)
+            await self.desk.set_state(conn, inc["id"], "resolved", now, article=(author, f"{text} Incident resolved."))
         elif action is Action.REOPEN:
             values.update(state="open", resolved_at=None, reopened=Inc(), episode=Inc(), affected_notice=False)
-            await self.desk.set_state(conn, inc["id"], "in_progress" if inc.get("acknowledged_at") else "new", now)
-            await self.desk.add_article(conn, inc["id"], author, f"Reopened: {a.title} fires again ({why}).", now)
+            await self.desk.set_state(
+                conn,
+                inc["id"],
+                "in_progress" if inc.get("acknowledged_at") else "new",
+                now,
+                article=(author, f"Reopened: {a.title} fires again ({why})."),
+            )
         elif action is Action.NOTE and a.update is not None:
             u = a.update
             # a person acknowledged or commented in Zabbix (after alertbridge's own acknowledgement Zabbix
