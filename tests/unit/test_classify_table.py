@@ -1192,6 +1192,114 @@ CASES = [
             opdata="Текущее состояние: остановлена",
         ),
     ),
+    case(
+        "zbx-state-table-used-at",
+        "fault",
+        "capacity",
+        lambda: zbx_alert("Firewall state table used at 90%", "pf.states.pused", severity="High"),
+    ),
+    case(
+        "zbx-backup-repository-gb-left",
+        "fault",
+        None,
+        lambda: zbx_alert("Less than 5Gb remaining on the repository NAS02", "vbr[RepoFree]", severity="High"),
+    ),
+    case(
+        "zbx-bacula-director-stopped",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert("Bacula Director stopped on bkp01", "proc.num[bacula-dir]", severity="High"),
+    ),
+    case(
+        "zbx-failed-logical-drives",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Controller 0 has failed logical drives on srv-01", "raid.ld_failed[0]"),
+    ),
+    case(
+        "zbx-raid-bbu-not-online",
+        "fault",
+        "hardware-health",
+        lambda: zbx_alert("Controller 0 BBU not online on srv-01", "adaptec.bbu.status[0]"),
+    ),
+    case(
+        "zbx-exchange-retry-queue",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert("Retry Remote Delivery Queue Length too high", "perf_counter[Retry Queue]", severity="High"),
+    ),
+    case(
+        "zbx-ups-battery-critical",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert(
+            "UPS - Battery Critical!", "ups.batterypercent", description="Less than 5% of battery is left."
+        ),
+    ),
+    case(
+        "zbx-cert-expired-lifetime-item",
+        "incident",
+        "certificate-expired",
+        lambda: zbx_alert(
+            "HTTPS certificate on www.acme.example expired", "ssl.check[www.acme.example,lifetime]", severity="Disaster"
+        ),
+    ),
+    case(
+        "zbx-cert-less-than-days",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert("HTTPS certificate on www.acme.example less than 7 days", severity="High"),
+    ),
+    case(
+        "zbx-access-point-unreachable",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("UniFi AP-Floor2 unreachable for 20 min", "device.status[ap2]", severity="Warning"),
+    ),
+    case(
+        "zbx-pve-node-not-online",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Node pve02 not online on pve-cluster01", "proxmox.node.online[pve02]", severity="High"),
+    ),
+    case(
+        "zbx-ipsec-peer-traffic-stopped",
+        "incident",
+        "link-down",
+        lambda: zbx_alert("IPSec Peer 203.0.113.9 traffic stopped", "ipsec.peer.bytes.out[2]"),
+    ),
+    case(
+        "zbx-rdp-port-down",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert("RDS Port is down on rds01", "net.tcp.listen[3389]", severity="High"),
+    ),
+    case(
+        "zbx-rd-gateway-service",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            'Service "TSGateway" (Remote Desktop Gateway) is not running', "service_state[TSGateway]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-dataset-not-mounted",
+        "incident",
+        "storage-offline",
+        lambda: zbx_alert("Dataset not mounted [tank/shares]", "zfs.mount[tank/shares]"),
+    ),
+    case(
+        "zbx-dataset-quota-reached",
+        "incident",
+        "writes-stopped",
+        lambda: zbx_alert("Dataset quota reached on [tank/home]", "zfs.free[tank/home]", severity="Warning"),
+    ),
+    case(
+        "zbx-toner-low",
+        "fault",
+        "capacity",
+        lambda: zbx_alert("Toner very low - Black < 5%", "printer.toner.level[1]", severity="High"),
+    ),
 ]
 
 
