@@ -1300,6 +1300,107 @@ CASES = [
         "capacity",
         lambda: zbx_alert("Toner very low - Black < 5%", "printer.toner.level[1]", severity="High"),
     ),
+    case(
+        "am-galera-size-below",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "GaleraSize", "db1 is missing Galera instances", expr="mysql_global_status_wsrep_cluster_size < 3"
+        ),
+    ),
+    case(
+        "am-no-streaming-replicas",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("PgNoReplicas", "PostgreSQL has no streaming replicas", severity="critical"),
+    ),
+    case(
+        "am-resolvers-one-or-more-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("ResolverDown", "DNS resolvers: one or more nodes down", expr="unbound_up == 0"),
+    ),
+    case(
+        "am-partial-outage-one-remains",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "RadiusPartial",
+            "RADIUS partial outage in site west",
+            "Some RADIUS instances are down, but at least one instance remains available.",
+        ),
+    ),
+    case(
+        "am-config-load-failed",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert(
+            "ProxyConfigError",
+            "Proxy config error.",
+            "The proxy has failed to load the config file.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-helmrelease-not-ready",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("HelmReleaseFailed", "HelmRelease shop in prod is not ready", severity="critical"),
+    ),
+    case(
+        "am-pending-migrations",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("PendingMigrations", "Pending database migrations", severity="critical"),
+    ),
+    case(
+        "am-external-dns-not-synced",
+        "fault",
+        "tooling-down",
+        lambda: am_alert(
+            "ExternalDNSStale", "ExternalDNS has not synced in the last five minutes", severity="critical"
+        ),
+    ),
+    case(
+        "am-ssh-connection-failure",
+        "fault",
+        "tooling-down",
+        lambda: am_alert("SshFailure", "SSH connection failure", expr="ssh_success != 1"),
+    ),
+    case(
+        "am-registry-rate-limit-risk",
+        "fault",
+        "saturation",
+        lambda: am_alert(
+            "RegistryRateLimit", "120 containers pull from the registry: rate limiting ahead", severity="critical"
+        ),
+    ),
+    case(
+        "am-failed-system-tasks",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("FailedSystemTasks", "Failed system tasks", severity="critical"),
+    ),
+    case(
+        "am-upstream-returning-429",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert("UpstreamQuota", "Gateway returning 429 for model x (quota)", severity="warning"),
+    ),
+    case(
+        "am-absent-service-is-down",
+        "incident",
+        None,
+        lambda: am_alert(
+            "HomeAssistantAbsent", "Home Assistant is down.", expr='absent(up{job="hass"} == 1)', severity="critical"
+        ),
+    ),
+    case(
+        "am-exim-queue-not-empty",
+        "incident",
+        "errors-now",
+        lambda: am_alert("EximQueue", "Exim non-empty queue", "14 messages in the exim queue.", expr="exim_queue != 0"),
+    ),
 ]
 
 
