@@ -1554,6 +1554,78 @@ CASES = [
         "cluster-member",
         lambda: zbx_alert("Controller A redundancy status Redundant (down partner)", "msa.ctrl[a,redundancy]"),
     ),
+    case(
+        "am-pgbouncer-is-not-a-mail-bounce",
+        "fault",
+        None,
+        lambda: am_alert("PgBouncerWaitingClients", "PgBouncer has waiting clients on db-0", severity="warning"),
+    ),
+    case(
+        "am-pgbouncer-max-client-conn",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "PgBouncerMaxClients",
+            "PgBouncerMaxClients",
+            expr='rate(pgbouncer_errors_count{errmsg="no more connections allowed (max_client_conn)"}[1m]) > 0',
+        ),
+    ),
+    case(
+        "am-cluster-replica-down",
+        "fault",
+        None,
+        lambda: am_alert("MysqlClusterDown", "Percona XtraDB Cluster replica is down", expr="mysql_up == 0"),
+    ),
+    case(
+        "am-exporter-cannot-reach-db",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("PgIsUp", "postgres_exporter is unable to communicate with the database", expr="pg_up < 1"),
+    ),
+    case(
+        "am-connections-share-of-max",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "PgConnections", "Postgres connections above 90% of the configured max_connections", severity="critical"
+        ),
+    ),
+    case(
+        "am-cassandra-dropped-messages",
+        "fault",
+        None,
+        lambda: am_alert(
+            "CassandraDroppedMessages",
+            "Dropped messages",
+            expr="sum(increase(cassandra_droppedmessage_dropped[5m])) > 0",
+        ),
+    ),
+    case(
+        "am-queries-hit-memory-limit",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert("MemoryLimitExceeded", "Memory limit exceeded", "Queries are hitting memory limits on ch-01."),
+    ),
+    case(
+        "am-pgbouncer-client-wait-time",
+        "incident",
+        "user-path-latency",
+        lambda: am_alert(
+            "PgBouncerWait", "PgBouncer time spent by clients waiting for a connection is too high", severity="warning"
+        ),
+    ),
+    case(
+        "am-es-master-not-reachable",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: am_alert("ESMasterNotReachable", "Search cluster master node is not reachable", severity="critical"),
+    ),
+    case(
+        "am-read-tickets-low",
+        "fault",
+        "saturation",
+        lambda: am_alert("MongodbReadTickets", "MongoDB read tickets less than 10", severity="critical"),
+    ),
 ]
 
 
