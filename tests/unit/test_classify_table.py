@@ -1626,6 +1626,24 @@ CASES = [
         "saturation",
         lambda: am_alert("MongodbReadTickets", "MongoDB read tickets less than 10", severity="critical"),
     ),
+    case(
+        "am-scheduler-down",
+        "fault",
+        "tooling-down",
+        lambda: am_alert("SchedulerDown", "The VM scheduler is down on ctl-01", severity="critical"),
+    ),
+    case(
+        "am-too-many-mutations",
+        "fault",
+        "saturation",
+        lambda: am_alert("TooManyMutations", "Too many mutations queued on ch-01", severity="critical"),
+    ),
+    case(
+        "am-too-many-leaders-is-split-brain",
+        "incident",
+        None,
+        lambda: am_alert("ZookeeperTooManyLeaders", "Zookeeper too many leaders (split brain)", severity="critical"),
+    ),
 ]
 
 
