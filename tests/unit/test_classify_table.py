@@ -1644,6 +1644,85 @@ CASES = [
         None,
         lambda: am_alert("ZookeeperTooManyLeaders", "Zookeeper too many leaders (split brain)", severity="critical"),
     ),
+    case(
+        "zbx-ups-onbatt",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("UPS Discharging: ONBATT", "ups.status", severity="High"),
+    ),
+    case(
+        "zbx-agent-scripts-path-is-not-the-agent",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "Database ERP on Instance MSSQLSERVER is not running",
+            'system.run["C:\\Program Files\\Zabbix Agent\\scripts\\db_status.ps1"]',
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-cn-disk-marked-failed",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert("硬盘 [5] 已标记为 failed", "drive.role[5]", severity="High"),
+    ),
+    case(
+        "zbx-power-state-not-on",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert("System power state is not On for srv-db01", "redfish.system.powerstate"),
+    ),
+    case(
+        "zbx-pool-zero-active-members",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Pool active member count is zero on /Common/web", "ltmPoolActiveMemberCnt"),
+    ),
+    case(
+        "zbx-vm-heartbeat-failed",
+        "incident",
+        "workload-stopped",
+        lambda: zbx_alert("VM APP01: Heartbeat failed while VM is running", "hyperv.vm.heartbeat[app01]"),
+    ),
+    case(
+        "zbx-cert-expiredate-item",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert("edge01 ssl expiring /etc/ssl/api.crt", "ssl.cert.expiredate[/etc/ssl/api.crt]"),
+    ),
+    case(
+        "am-http-status-not-2xx",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "StatusCode",
+            "Status Code (instance https://shop.example/login)",
+            "HTTP status code is not 200-399",
+            expr="probe_http_status_code <= 199 OR probe_http_status_code >= 400",
+        ),
+    ),
+    case(
+        "am-icmp-probe-failed-named-packet-loss",
+        "incident",
+        None,
+        lambda: am_alert("ProbePacketLoss", "ICMP probe failed to 192.0.2.20", expr='probe_success{job="icmp"} == 0'),
+    ),
+    case(
+        "am-blackbox-exporter-down",
+        "fault",
+        "monitoring-component",
+        lambda: am_alert("BlackboxInstanceDown", "Blackbox down (instance bb:9115)", expr='up{job="blackbox"} == 0'),
+    ),
+    case(
+        "am-cn-service-unhealthy",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "MssqlDown",
+            "[P0]-Mssqlserver服务不健康",
+            expr='windows_service_status{status="ok",name="mssqlserver"} == 0',
+        ),
+    ),
 ]
 
 
