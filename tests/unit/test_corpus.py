@@ -32,7 +32,7 @@ def test_corpus_rows_are_well_formed() -> None:
             assert row["id"] not in ids
             ids.add(row["id"])
             assert len(score.PARSERS[row["source"]](row["body"])) == 1
-    assert len(ids) > 5250
+    assert len(ids) > 5600
 
 
 @pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
@@ -40,8 +40,8 @@ def test_scores_hold(source: str) -> None:
     s = score.score("all")[source]
     assert s.total > 400
     # where the scores stand with every batch in, the newest ones scored before (or barely after) tuning:
-    # all 96.1 % / 95.4 % / 3.7 %, alertmanager 95.1 % / 94.9 % / 4.8 %, zabbix 97.5 % / 96.3 % / 2.2 %
-    floor = {"all": (0.955, 0.95, 0.04), "alertmanager": (0.945, 0.945, 0.05), "zabbix": (0.97, 0.96, 0.025)}[source]
+    # all 96.4 % / 95.6 % / 3.3 %, alertmanager 95.5 % / 95.2 % / 4.3 %, zabbix 97.5 % / 96.2 % / 2.2 %
+    floor = {"all": (0.96, 0.95, 0.036), "alertmanager": (0.95, 0.948, 0.046), "zabbix": (0.97, 0.958, 0.025)}[source]
     assert s.accuracy >= floor[0], s.errors
     assert s.recall >= floor[1], [e for e in s.errors if e["want"] == "incident"]
     assert s.leak <= floor[2], [e for e in s.errors if e["want"] == "fault"]
