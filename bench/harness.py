@@ -387,6 +387,11 @@ def write_config(path: Path, customers: int = 50) -> Path:
             f"      labels: {{customer: {c}}}",
             f"      tags: {{customer: {c}}}",
         ]
+    # e.g. AB_BENCH_INGEST="writers=4,max_batch=64": try other group-commit settings on the same storm
+    extra = os.environ.get("AB_BENCH_INGEST", "")
+    if extra:
+        lines.append("ingest:")
+        lines += [f"  {k.strip()}: {v.strip()}" for k, v in (kv.split("=", 1) for kv in extra.split(","))]
     path.write_text("\n".join(lines) + "\n")
     return path
 

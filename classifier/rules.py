@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from connectors.alert import Alert
+from connectors.alert import Alert, uncommented
 
 Level = Literal["high", "medium", "low"]
 Kind = Literal["incident", "fault"]
@@ -57,6 +57,8 @@ def _field_value(alert: Alert, field: str, full: bool) -> str:
         return alert.tags.get(field[4:], "")
     if field.startswith("annotation."):
         return alert.annotations.get(field[11:], "")
+    if field == "expression":
+        return uncommented(alert.expression)
     return str(getattr(alert, field, "") or "")
 
 

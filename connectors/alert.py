@@ -25,6 +25,14 @@ def words(name: str) -> str:
     return split if split != name else ""
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*#[^\n]*(?:\n|$)", re.MULTILINE)
+
+
+def uncommented(expression: str) -> str:
+    """A PromQL expression without its whole-line `#` comments: what the query says, not notes about it."""
+    return _COMMENT_LINE.sub("", expression).strip() if "#" in expression else expression
+
+
 def bounded(value: str, limit: int = 128) -> str:
     """`value` if it fits in `limit` characters, else a stable digest of it (for identities and keys)."""
     if len(value) <= limit:
@@ -112,7 +120,15 @@ class Alert:
     def headline(self) -> str:
         """What the alert is about: name (also split into words), summary, item and expression, without the
         long description."""
-        parts = [self.name, words(self.name), self.title, self.item_name, self.item_key, self.opdata, self.expression]
+        parts = [
+            self.name,
+            words(self.name),
+            self.title,
+            self.item_name,
+            self.item_key,
+            self.opdata,
+            uncommented(self.expression),
+        ]
         return "\n".join(p for p in parts if p)
 
     def text(self) -> str:
@@ -125,7 +141,7 @@ class Alert:
             self.item_name,
             self.item_key,
             self.opdata,
-            self.expression,
+            uncommented(self.expression),
             *self.annotations.values(),
         ]
         return "\n".join(p for p in parts if p)

@@ -125,3 +125,15 @@ def test_finding_field_length_limit() -> None:
     with pytest.raises(PayloadError) as err:
         findings.parse({**base, "title": "t" * 256})
     assert err.value.where == "title"
+
+
+def test_whole_line_comments_of_an_expression_are_not_read_as_its_meaning() -> None:
+    from connectors.alert import Alert, AlertStatus, uncommented
+
+    expr = "# failed scrapes could give false negatives\n  # see the runbook\nmax(ctrl_leader) == 0"
+    assert uncommented(expr) == "max(ctrl_leader) == 0"
+    # a '#' inside the query itself is kept
+    assert uncommented('up{path="#/x"} == 0') == 'up{path="#/x"} == 0'
+    a = Alert("alertmanager", "x", "x", AlertStatus.FIRING, "NoLeader", "No leader", expression=expr)
+    assert "failed" not in a.headline() and "failed" not in a.text()
+    assert "max(ctrl_leader) == 0" in a.headline()

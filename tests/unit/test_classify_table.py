@@ -1723,6 +1723,628 @@ CASES = [
             expr='windows_service_status{status="ok",name="mssqlserver"} == 0',
         ),
     ),
+    # --- stacks, HA peers, redundancy that the alert itself describes -----------------------------
+    case(
+        "zbx-stack-member-not-active",
+        "fault",
+        None,
+        lambda: zbx_alert("Stack member 3 not active", "hpStackSwitchOperStatus[3]", "Stack member status"),
+    ),
+    case(
+        "zbx-ha-peer-not-standby",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("WLC HA peer is not standby hot", "cisco.ha.peer.state", "HA peer state", severity="High"),
+    ),
+    case(
+        "zbx-ha-config-unsynchronized",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("HA - fw-01 - UnSynchronized", "fgHaStatsSyncStatus", "HA sync status", severity="High"),
+    ),
+    case(
+        "zbx-module-redundancy",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Enclosure management module redundancy", "cpqRackManagerRedundant[1]", severity="High"),
+    ),
+    case(
+        "zbx-redundancy-factor",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("HCI cluster: Redundancy factor mismatched", "hci.cluster.rf.current"),
+    ),
+    case(
+        "am-standby-will-take-over",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "DhcpPrimaryDown",
+            "Primary DHCP server dhcp-a is down",
+            "Probe to dhcp-a failing for 5 minutes. The standby dhcp-b should take over serving leases.",
+            expr='probe_success{instance="dhcp-a"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-lose-dns-only-if-both-fail",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "ResolverDown",
+            "Resolver 10.0.0.53 is down",
+            "Clients lose name resolution only if both resolvers fail.",
+            expr='probe_success{job="dns"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-existing-workloads-continue",
+        "fault",
+        None,
+        lambda: am_alert(
+            "NetworkControllerInactive",
+            "Network controller 10.0.1.7 is not active",
+            "New pods may not get networking.\nExisting workloads should\ncontinue to have connectivity.",
+            expr="sdn_controller_status != 1",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-etcd-server-down-member",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("EtcdServerDown", "etcd-2 is down", expr="etcd_up < 1", severity="critical"),
+    ),
+    case(
+        "am-openstack-agent-state",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "L3AgentState",
+            "Neutron agent down on net-02",
+            expr='openstack_neutron_agent_state{adminState="up"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-mediator-unreachable",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("MediatorStatus", "Array pod mediator is unreachable", expr="array_pod_mediator_status != 1"),
+    ),
+    # --- power: input lost, batteries low, breakers tripped; tests and diagnostics ------------------
+    case(
+        "zbx-no-power-input",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert(
+            "No power input", "upsAdvInputLineVoltage", "Input voltage", description="Input voltage is zero"
+        ),
+    ),
+    case(
+        "zbx-battery-charge-critically-low",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("Battery charge critically low", "upsAdvBatteryCapacity", "Battery charge"),
+    ),
+    case(
+        "zbx-raid-controller-battery-charge-low",
+        "fault",
+        None,
+        lambda: zbx_alert("RAID controller battery charge low", "raid.ctrl.battery.charge"),
+    ),
+    case(
+        "zbx-pdu-breaker-tripped",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert(
+            "Trip on Over Current Protector B1",
+            "pdu.protector.trip[1]",
+            description="This Over Current Protector tripped or the sensor is broken",
+        ),
+    ),
+    case(
+        "zbx-ups-self-test-failed",
+        "fault",
+        "ups-or-power-quality",
+        lambda: zbx_alert(
+            "Test Failed", "ups_diagnostics.testResults", "Last diagnostics test result", severity="High"
+        ),
+    ),
+    # --- saturation and capacity in other words ----------------------------------------------------
+    case(
+        "zbx-connections-in-use-80",
+        "fault",
+        None,
+        lambda: zbx_alert("fw-01 Connections In Use > 80 %", "cfwConnectionStatValueCurrentInUse", severity="High"),
+    ),
+    case(
+        "zbx-pt-cpu-usage",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Uso da CPU igual a 100%", "fgSysCpuUsage", "Uso de CPU do sistema", severity="High"),
+    ),
+    case(
+        "zbx-pt-packet-loss",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Verifique a Internet do fw-02, há perda de pacotes", "icmppingloss", severity="High"),
+    ),
+    case(
+        "zbx-dhcp-low-free-ips",
+        "fault",
+        "capacity",
+        lambda: zbx_alert(
+            "DHCP: Scope [10.1.0.0]: Critical low free IPs",
+            "dhcp.used.percent[10.1.0.0]",
+            description="Less than 5% of addresses are free. Act now to prevent service disruption.",
+            severity="High",
+        ),
+    ),
+    case(
+        "am-subnet-exhausted",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert(
+            "SubnetExhausted", "10.9.0.0/24 has exhausted all IPs", "No more IPs to allocate", severity="critical"
+        ),
+    ),
+    case(
+        "zbx-tablespace-full-100",
+        "incident",
+        "storage-offline",
+        lambda: zbx_alert("Tablespace DATA full => 100 %", "db.oracle.tablespace.pct_used[DATA]"),
+    ),
+    case(
+        "zbx-max-connections-reach-100",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert(
+            "MySQL: Maximum Connection Limit reach 100%",
+            "mysql.threads_connected",
+            "Threads connected",
+            description="Once the limit is reached no other user connections can be established and errors occur.",
+        ),
+    ),
+    case(
+        "zbx-max-concurrent-calls",
+        "incident",
+        "user-path-errors",
+        lambda: zbx_alert("Maximum concurrent calls reached", "pbx.calls.active", "Active calls"),
+    ),
+    case(
+        "am-topic-depth",
+        "fault",
+        "saturation",
+        lambda: am_alert("QueueTopicDepth", "Topic depth is increasing", "Topic events depth is higher than 100."),
+    ),
+    case(
+        "am-control-plane-cpu-headroom",
+        "fault",
+        "saturation",
+        lambda: am_alert(
+            "HighOverallControlPlaneCPU",
+            "CPU use of the control plane nodes is higher than two nodes can sustain; an outage of one may cause a "
+            "cascading failure",
+            severity="warning",
+        ),
+    ),
+    case(
+        "am-load-balancer-latency",
+        "incident",
+        "latency-breach",
+        lambda: zbx_alert("Application Load Balancer: High P95 latency", "lb.p95.latency", "P95 latency"),
+    ),
+    case(
+        "am-frequent-gc",
+        "fault",
+        "saturation",
+        lambda: am_alert("FrequentGen2Gc", "Frequent Gen2 GC in billing", expr="rate(gc_collections_total[5m]) > 0.5"),
+    ),
+    # --- monitoring, management and jobs -----------------------------------------------------------
+    case(
+        "zbx-no-api-data",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("No API data for 5 minutes", "fw.api.neighbors", severity="High"),
+    ),
+    case(
+        "zbx-tunnel-not-up-or-no-data",
+        "incident",
+        "link-down",
+        lambda: zbx_alert("Status of tunnel 198.51.100.1---203.0.113.9 not up or no data received", "cikeTunStatus[1]"),
+    ),
+    case(
+        "am-vmagent-dropping",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "PersistentQueueIsDroppingData",
+            "Instance vmagent-0:8429 is dropping data from persistent queue",
+            expr="increase(vm_persistentqueue_bytes_dropped_total[5m]) > 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-commented-expression",
+        "fault",
+        None,
+        lambda: am_alert(
+            "NoControllerLeader",
+            "There is no network controller leader",
+            "Existing workloads should continue to have connectivity.",
+            expr="# failed scrapes could give false negatives\nmax(max_over_time(ctrl_leader[5m])) == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-netconf-unavailable",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Juniper MX: NETCONF is not available", "junos.netconf.ping", severity="High"),
+    ),
+    case(
+        "zbx-sql-agent-not-running",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert(
+            "SQL Default Instance: Service state SQL Agent (MSSQLSERVER) is not running",
+            "service_state[SQLServerAgent]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-job-did-not-occur",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert("Job Nightly-Logs did not occur last 52h", "trap.jobstatus[Nightly-Logs]", severity="High"),
+    ),
+    case(
+        "zbx-audit-log-cleared",
+        "fault",
+        "change-or-restart",
+        lambda: zbx_alert("The audit log was cleared.", "eventlog[Security,,,,^1102$]", severity="High"),
+    ),
+    case(
+        "am-unclean-shutdown-restart",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("UncleanRestart", "storage-2 started after an unclean shutdown", severity="warning"),
+    ),
+    case(
+        "zbx-management-console-down",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("PBX Management Console Service is not running", "proc.num[,,,PbxManagementConsole]"),
+    ),
+    case(
+        "am-provisioning-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("StoragePoolCreationFailure", "Provisioner has failed to create a storage pool"),
+    ),
+    case(
+        "am-dns-servfail-rate",
+        "incident",
+        "user-path-errors",
+        lambda: zbx_alert("BIND: High rate of SERVFAILs on ns1", "bind9.nsstats.SERVFAIL"),
+    ),
+    case(
+        "am-swarm-no-running-tasks",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Docker swarm no running tasks for web", "docker.swarm.tasks.running[web]"),
+    ),
+    case(
+        "am-no-alive-workers",
+        "incident",
+        "redundancy-lost",
+        lambda: am_alert("SparkNoAliveWorkers", "Spark no alive workers", expr="aliveWorkers == 0"),
+    ),
+    case(
+        "am-scale-to-zero-no-active-instances",
+        "fault",
+        None,
+        lambda: zbx_alert("Cloud Run Service: No active container instances", "gcp.run.instances.active"),
+    ),
+    case(
+        "zbx-nfs-mount-not-present",
+        "incident",
+        None,
+        lambda: zbx_alert(
+            "NFS [/mnt/data]: mount not present or unreachable", "vfs.fs.size[/mnt/data,pfree]", "Free space, %"
+        ),
+    ),
+    # --- vendors' templates: HA helpers, paths, power systems, backup products, management ---------
+    case(
+        "zbx-ad-replication-error",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("1722: The RPC server is unavailable", 'ADReplication["failure",DC02,LastError]'),
+    ),
+    case(
+        "zbx-ha-faulty-state",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("HA in faulty state", "fw.ha.state", severity="High"),
+    ),
+    case(
+        "zbx-server-power-off",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert("Power Off: esx-07.corp.local", "ome.device[1007.power]", "esx-07: Power State"),
+    ),
+    case(
+        "zbx-api-session-expired",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Session Invalid: mgmt01",
+            "ome.session.auth",
+            description="The API session has expired or is invalid",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-auth-token-invalid",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Authentication Token for the hypervisor manager is invalid", "xo.token", severity="High"),
+    ),
+    case(
+        "zbx-fc-port-not-active",
+        "fault",
+        "link-member",
+        lambda: zbx_alert("Node: node2 FC port: 4 status is NOT ACTIVE", "fc.port.status[4]", severity="High"),
+    ),
+    case(
+        "zbx-netbackup-pool",
+        "fault",
+        None,
+        lambda: zbx_alert("NETBACKUP: DiskPool dp-01 state is DOWN", "netbackup.diskpool[dp-01]", severity="High"),
+    ),
+    case(
+        "zbx-ups-status-offline",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("ups-room1 Status - Offline", "upsmon[ups-room1,ups.status]"),
+    ),
+    case(
+        "zbx-ups-charge-below-40",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("ups-room1 Charge < 40%", "upsmon[ups-room1,battery.charge]"),
+    ),
+    case(
+        "zbx-ups-charge-below-90",
+        "fault",
+        None,
+        lambda: zbx_alert("ups-room1 Charge < 90%", "upsmon[ups-room1,battery.charge]"),
+    ),
+    case(
+        "zbx-dc-power-battery-discharging",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("Battery discharging", "dcpower.battery.state"),
+    ),
+    case(
+        "zbx-rectifier-fault",
+        "fault",
+        "power-supply-member",
+        lambda: zbx_alert("Rectifier 3: Critical fault", "dcpower.rectifier.status[3]", severity="High"),
+    ),
+    case(
+        "zbx-web-interface-down",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("NAS Web Interface is down on nas01", "net.tcp.service[https,,8443]", severity="High"),
+    ),
+    case(
+        "zbx-wsus-clients-update-errors",
+        "fault",
+        None,
+        lambda: zbx_alert("Clients with update errors is detected (7)", "wsus.clients.errors"),
+    ),
+    case(
+        "zbx-last-update-60-days",
+        "fault",
+        "change-or-restart",
+        lambda: zbx_alert("Last update > 60 days", "wu.last.update", severity="High"),
+    ),
+    case(
+        "zbx-mesh-node-offline",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Eero node Upstairs is offline", "eero.node.status[2]", severity="High"),
+    ),
+    case(
+        "zbx-pt-interface-out",
+        "fault",
+        "link-member",
+        lambda: zbx_alert("A Interface de rede 3 esta Fora!", "ifOperStatus.3", severity="Disaster"),
+    ),
+    case(
+        "zbx-pt-ups-on-battery",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("Nobreak operando com a bateria", "upsBasicOutputStatus"),
+    ),
+    case(
+        "zbx-pt-battery-replace",
+        "fault",
+        "ups-or-power-quality",
+        lambda: zbx_alert("Bateria do Nobreak precisa ser trocada", "upsAdvBatteryReplaceIndicator", severity="High"),
+    ),
+    case(
+        "zbx-rstp-blocking",
+        "fault",
+        "link-member",
+        lambda: zbx_alert("RSTP Port 12 Blocking", "dot1dStpPortState.12", severity="High"),
+    ),
+    case(
+        "zbx-ssd-life",
+        "fault",
+        "smart-predictive",
+        lambda: zbx_alert("SSD Life 3 < 50", "hci.ssd.life[3]", severity="High"),
+    ),
+    case(
+        "zbx-memory-status-alarm",
+        "fault",
+        "hardware-health",
+        lambda: zbx_alert("VENDOR_SERVER_MEMORY_STATUS_ALARM", "bmc.memory.status", severity="High"),
+    ),
+    case(
+        "zbx-cert-be-expired-after",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert("Certificate(https://portal.example:443) be expired after 30d.", "cert.days[portal]"),
+    ),
+    case(
+        "zbx-tunnel-network-not-reachable-or-loss",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Network 10.40.0.0/24 via tunnel hq-to-branch is not reachable or there is packet loss", "ipsec.net[1]"
+        ),
+    ),
+    case(
+        "zbx-rx-signal-power",
+        "fault",
+        "temperature-warning",
+        lambda: zbx_alert("Rx signal power eth4 low", "hci.nic.rxpower[eth4]", severity="High"),
+    ),
+    case(
+        "zbx-cn-connection-count",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("数据库链接数触发器", "db.connections", severity="High"),
+    ),
+    case(
+        "am-proxy-502",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert(
+            "ProxyBadGateway",
+            "Proxy is having trouble serving requests for backends",
+            expr='sum(rate(proxy_responses_total{code="502"}[5m])) / sum(rate(proxy_responses_total[5m])) > 0.001',
+        ),
+    ),
+    case(
+        "am-pods-not-all-ready",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("DashboardPodsAreNotAllInReadyState", "Dashboard pods are not all in ready state"),
+    ),
+    case(
+        "am-snapshot-of-cluster-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "SearchClusterSnapshotFailure", "An automated snapshot for the search cluster failed", severity="critical"
+        ),
+    ),
+    case(
+        "am-failure-tolerance",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "VaultFailureToleranceRule",
+            "Vault cluster has low failure tolerance and the quorum could be lost.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-writes-being-rejected",
+        "incident",
+        "writes-stopped",
+        lambda: am_alert("StorageDegraded", "Storage is degraded, resulting in writes being rejected."),
+    ),
+    case(
+        "am-leadership-churn",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("RaftLeadershipChanging", "Raft leadership is continually changing", severity="critical"),
+    ),
+    case(
+        "am-sla-uptime-request-failures",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "SLAUptime", "The API server has had 100 percent request failures for 300 seconds.", severity="critical"
+        ),
+    ),
+    case(
+        "am-router-reload-failed",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("RouterReloadFail", "Reloads have failed on router-default-1", severity="critical"),
+    ),
+    case(
+        "am-burst-balance",
+        "fault",
+        "capacity",
+        lambda: am_alert("VolumeBurstBalanceLow", "EBS volume burst balance below 20 %", severity="critical"),
+    ),
+    case(
+        "am-storage-node-offline",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("StorageNodeDown", "Storage Node is Offline.", severity="critical"),
+    ),
+    case(
+        "am-synced-followers",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "ZooKeeperSyncedFollowers", "The number of synced followers is less than 2.", severity="critical"
+        ),
+    ),
+    case(
+        "am-avoid-imminent-disruption",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "DatabaseStorageFull",
+            "The database has exceeded 90% of its volume capacity. Expand it now to avoid imminent service disruption.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-broker-overloaded",
+        "fault",
+        "saturation",
+        lambda: am_alert("BrokerOverLoaded", "broker overloaded", severity="critical"),
+    ),
+    case(
+        "am-insecure-listener",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("InsecureHTTPListener", "Listeners must use HTTPS", severity="critical"),
+    ),
+    case(
+        "am-ingress-failed-reload",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("NginxIngressFailedReload", "Nginx ingress failed reload", severity="critical"),
+    ),
+    case(
+        "am-control-plane-cert-expired",
+        "incident",
+        "certificate-expired",
+        lambda: am_alert(
+            "CertificateExpired",
+            "Certificate renewal failed",
+            expr="(min by (cluster) (control_plane_cert_expiry_days) - time()) / 86400 < 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-inactive-server-in-cluster",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("InactiveServer", "Found inactive observer in cluster prod.", severity="critical"),
+    ),
 ]
 
 
@@ -1813,6 +2435,10 @@ RU_TRIGGERS = [
     ("Проба мониторинга не работает на pc-01", "fault"),
     ("Сертификат истекает через 9 дн.", "fault"),
     ("Сертификат истек", "incident"),
+    ("Канал [Вход 1]: Нет сигнала", "incident"),
+    ("Канал [Двор]: Потеря сигнала ≥5 раз за 1ч", "fault"),
+    ("Память, занимаемая rphost.exe, превышает 80 от всей памяти", "fault"),
+    ("Пул tank имеет статус degraded на ноде pve2", "fault"),
 ]
 
 
