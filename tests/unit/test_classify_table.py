@@ -2345,6 +2345,218 @@ CASES = [
         "cluster-member",
         lambda: am_alert("InactiveServer", "Found inactive observer in cluster prod.", severity="critical"),
     ),
+    case(
+        "am-always-firing",
+        "fault",
+        "monitoring-component",
+        lambda: am_alert("AlwaysFiring", "This alert always fires to test the notification path", severity="critical"),
+    ),
+    case(
+        "zbx-control-port-down",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("dpi01 control port is down", "net.tcp.service[tcp,,29000]", severity="High"),
+    ),
+    case(
+        "zbx-fail2ban-down",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("Fail2ban down on pbx-office", "proc.num[fail2ban-server]", severity="High"),
+    ),
+    case(
+        "zbx-patroni-lags",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Patroni lags pg-node03", "patroni.replication.lag", severity="High"),
+    ),
+    case(
+        "zbx-oracle-fra-low",
+        "fault",
+        "capacity",
+        lambda: zbx_alert("ORCL FRA usage critical low ( < 15 )", "oracle.fra.free.pct", severity="High"),
+    ),
+    case(
+        "am-app-named-web-ui-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("OpenWebUIDown", "Open WebUI is down", expr='up{job="open-webui"} == 0', severity="critical"),
+    ),
+    case(
+        "zbx-jmx-uptime-nodata",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("app-jvm01 JVM is not reachable", 'jmx["java.lang:type=Runtime",Uptime]', "JVM uptime"),
+    ),
+    case(
+        "zbx-cluster-error-events",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "MSSQL: Cluster error events 1",
+            'eventlog[System,,"Critical|Errors",FailoverClustering]',
+            description="Some attached failover cluster nodes cannot communicate with each other.",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-waiting-tasks",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("MSSQL: SQL waiting tasks more than 500", "mssql.waiting.tasks", severity="High"),
+    ),
+    case(
+        "zbx-shards-removed",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "MongoDB: One or more shards have been removed from the cluster", "mongo.shards", severity="High"
+        ),
+    ),
+    case(
+        "zbx-dag-copy-queue",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Copy queue length in DB02 > 500 mails", "exchange.dag.copyqueue[DB02]", severity="High"),
+    ),
+    case(
+        "zbx-backend-sick",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Cache default boot.app02 backend is sick", "varnish.backend.happy[app02]", severity="High"),
+    ),
+    case(
+        "zbx-monitoring-port-down",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("app01: Wildfly Monitoring port is down!", "net.tcp.service[tcp,,9990]", severity="High"),
+    ),
+    case(
+        "zbx-log-daemon-not-running",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Varnish NCSA log is not running", "proc.num[varnishncsa]", severity="High"),
+    ),
+    case(
+        "zbx-agent-not-running",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("Varnish Agent is not running", "proc.num[varnish-agent]", severity="High"),
+    ),
+    case(
+        "zbx-mailbox-db-dismounted",
+        "incident",
+        "storage-offline",
+        lambda: zbx_alert("Exchange MDB status: [MBX-DB01] Dismounted", "exchange.mdb.status[MBX-DB01]"),
+    ),
+    case(
+        "am-delivery-success-rate-low",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert(
+            "DeliverySuccessRateLow",
+            "Delivery success rate below SLO (91.2%)",
+            expr="mta_delivery_success_rate < 0.95",
+        ),
+    ),
+    case(
+        "am-postfix-deferred-stalled",
+        "incident",
+        None,
+        lambda: am_alert(
+            "PostfixQueueHigh",
+            "stalled messages in queue deferred of mail01",
+            expr="postfix_showq_message_age_seconds_count > 20",
+        ),
+    ),
+    case(
+        "am-proxy-stale-config",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "ProxyControlPlaneDisconnected",
+            "Proxy edge-1 has been disconnected from the gateway control plane for 10m and is serving stale config",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-quorum-at-risk",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "CephMonitorQuorumAtRisk", "Ceph monitor quorum has fewer than 3 members", severity="critical"
+        ),
+    ),
+    case(
+        "am-autoscaler-capacity",
+        "fault",
+        "capacity",
+        lambda: am_alert("MaxInstanceScaleOut", "AutoScaler capacity reached 100%", severity="critical"),
+    ),
+    case(
+        "am-app-works-without-cache",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "RedisDown",
+            "Redis is down",
+            "Redis has been down for more than 2 minutes. App will function but with degraded performance.",
+            expr='redis_up{job="cache"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-spend-over-budget-share",
+        "fault",
+        "saturation",
+        lambda: am_alert("AISpendExceeds80Percent", "AI spend at 80% of monthly budget", severity="critical"),
+    ),
+    case(
+        "am-probe-series-missing",
+        "fault",
+        "metric-absent",
+        lambda: am_alert(
+            "CriticalServiceProbeMissing",
+            "Critical service probe metrics are missing",
+            expr='absent(probe_success{job="probes",service="api"})',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-pipeline-failures",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("IngestPipelineFailures", "Ingest pipeline failures above 5 in 10m", severity="critical"),
+    ),
+    case(
+        "am-migration-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("SchemaMigrationFailed", "The database migration has failed", severity="critical"),
+    ),
+    case(
+        "zbx-raid-physical-drive-failed",
+        "fault",
+        None,
+        lambda: zbx_alert("RAID: Physical Drive Failed on db04", "raid.pd.status[0:1]", severity="High"),
+    ),
+    case(
+        "zbx-load-segment-breaker-tripped",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("pdu-r12: Group Load Segment 2: Breaker tripped", "pdu.segment.breaker[2]"),
+    ),
+    case(
+        "zbx-smartd-not-running",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("Smartd is not running on nas01", "proc.num[smartd]", severity="High"),
+    ),
+    case(
+        "zbx-ups-not-online",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("UPS ups-room2 is not online", "winpower.ups.status"),
+    ),
 ]
 
 
