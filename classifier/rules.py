@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import re._constants as _c  # the parser the re module itself uses (the public sre_* names are deprecated)
+import re._parser as _sre_parser
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -30,22 +32,90 @@ FIELDS = (
     "opdata",
 )
 Patterns = list[str]
+_REPEATS = tuple(getattr(_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_c, name))
 
 
 class _Fields:
     """The values of an alert's fields that rules read, each built once for all the rules of a pass."""
 
-    __slots__ = ("_seen", "alert", "full")
+    __slots__ = ("_folded", "_seen", "alert", "full")
 
     def __init__(self, alert: Alert, full: bool) -> None:
         self.alert, self.full = alert, full
         self._seen: dict[str, str] = {}
+        self._folded: dict[str, str | None] = {}
 
     def __getitem__(self, field: str) -> str:
         value: str | None = self._seen.get(field)
         if value is None:
             value = self._seen[field] = _field_value(self.alert, field, self.full)
         return value
+
+    def folded(self, field: str) -> str | None:
+        """The field case-folded, for the literal pre-check; None when folding changed its length (a few
+        characters fold to two, where the pre-check could miss what the regular expression finds)."""
+        try:
+            return self._folded[field]
+        except KeyError:
+            pass
+        value = self[field]
+        folded = value.casefold()
+        self._folded[field] = result = folded if len(folded) == len(value) else None
+        return result
+
+
+def _literal_hints(pattern: str) -> frozenset[str] | None:
+    """Strings (case-folded) one of which every match of `pattern` contains, or None when there are none.
+
+    Rules are long alternations matched against every alert; most fail, and most fail because none of the
+    words they look for is there. `"word" in text` answers that far faster than the regular expression,
+    which then runs only when one of the words is present. Only the parts of the pattern every match must
+    go through are used (literal runs, groups, alternations whose every branch has hints, repeats of at
+    least one); anything else gives None, and the regular expression alone decides."""
+    try:
+        parsed = _sre_parser.parse(pattern, re.IGNORECASE)
+        hints = _sequence_hints(list(parsed))
+    except Exception:  # an unknown construct in a later Python: no pre-check, never a wrong answer
+        return None
+    if hints is None or any(len(h) < 2 for h in hints):
+        return None
+    return frozenset(hints)
+
+
+def _sequence_hints(items: list[tuple[Any, Any]]) -> set[str] | None:
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def consider(hints: set[str] | None) -> None:
+        nonlocal best
+        if hints is not None and (best is None or _selectivity(hints) > _selectivity(best)):
+            best = hints
+
+    def flush() -> None:
+        if run:
+            consider({"".join(run)})
+            run.clear()
+
+    for op, arg in items:
+        if op is _c.LITERAL:
+            run.append(chr(arg).casefold())
+            continue
+        flush()
+        if op is _c.SUBPATTERN:
+            consider(_sequence_hints(list(arg[-1])))
+        elif op is _c.BRANCH:
+            branches = [_sequence_hints(list(b)) for b in arg[1]]
+            if all(b is not None for b in branches):
+                consider(set().union(*(b for b in branches if b is not None)))
+        elif op in _REPEATS and arg[0] >= 1:
+            consider(_sequence_hints(list(arg[2])))
+        # anything else (\b, classes, '.', lookarounds) matches no fixed text but does not break the sequence
+    flush()
+    return best
+
+
+def _selectivity(hints: set[str]) -> int:
+    return min(len(h) for h in hints) * 10 - len(hints)
 
 
 def _field_value(alert: Alert, field: str, full: bool) -> str:
@@ -60,6 +130,9 @@ def _field_value(alert: Alert, field: str, full: bool) -> str:
     if field == "expression":
         return uncommented(alert.expression)
     return str(getattr(alert, field, "") or "")
+
+
+_Check = tuple[str, "re.Pattern[str]", tuple[str, ...] | None]
 
 
 class Rule(BaseModel):
@@ -100,9 +173,14 @@ class Rule(BaseModel):
         return v
 
     @cached_property
-    def _compiled(self) -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]]]:
-        def comp(d: dict[str, Patterns]) -> list[tuple[str, re.Pattern[str]]]:
-            return [(f, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE)) for f, ps in d.items()]
+    def _compiled(self) -> tuple[list[_Check], list[_Check]]:
+        def comp(d: dict[str, Patterns]) -> list[_Check]:
+            out = []
+            for f, ps in d.items():
+                hints = [_literal_hints(p) for p in ps]
+                pre = None if any(h is None for h in hints) else tuple(sorted(set().union(*(h or () for h in hints))))
+                out.append((f, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE), pre))
+            return out
 
         return comp(self.when), comp(self.unless)
 
@@ -115,12 +193,20 @@ class Rule(BaseModel):
             return None
         when, unless = self._compiled
         hit = ""
-        for field, rx in when:
+        for field, rx, pre in when:
+            if pre is not None:
+                folded = fields.folded(field)
+                if folded is not None and not any(h in folded for h in pre):
+                    return None  # none of the words it needs is there: the pattern cannot match
             m = rx.search(fields[field])
             if not m:
                 return None
             hit = hit or m.group(0)
-        for field, rx in unless:
+        for field, rx, pre in unless:
+            if pre is not None:
+                folded = fields.folded(field)
+                if folded is not None and not any(h in folded for h in pre):
+                    continue
             if rx.search(fields[field]):
                 return None
         return hit or "(matched)"
