@@ -2557,6 +2557,61 @@ CASES = [
         "ups-power-lost",
         lambda: zbx_alert("UPS ups-room2 is not online", "winpower.ups.status"),
     ),
+    case(
+        "am-ha-master-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "WorkloadClusterHAMasterDownForTooLong",
+            "Control plane node in HA cluster w8x2k is down for a long time.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-node-network-unavailable-condition",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "KubernetesNetworkUnavailable",
+            "Kubernetes network unavailable (instance ksm:8080)",
+            expr='kube_node_status_condition{condition="NetworkUnavailable",status="true"} == 1',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-inactive-agents",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("MesosInactiveAgents", "Mesos has inactive agents", severity="critical"),
+    ),
+    case(
+        "am-pod-stuck-terminating",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "PodsBlockedInTerminatingState", "Pod shop/cart-1 blocked in Terminating state.", severity="critical"
+        ),
+    ),
+    case(
+        "am-lb-provisioning-error",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "LoadBalancerProvisioningError", "Load balancer lb-1 provisioning status is ERROR", severity="critical"
+        ),
+    ),
+    case(
+        "am-backend-fetch-failures",
+        "incident",
+        None,
+        lambda: am_alert(
+            "VarnishBackendFailures",
+            "Varnish backend fetch failures on cache-01 (420m/s)",
+            "Clients are receiving errors from the cache.",
+            expr="rate(varnish_main_backend_fail[5m]) > 0.1",
+            severity="critical",
+        ),
+    ),
 ]
 
 
