@@ -97,8 +97,8 @@ def _sequence_hints(items: list[tuple[Any, Any]]) -> set[str] | None:
             run.clear()
 
     for op, arg in items:
-        if op is _c.LITERAL:
-            run.append(chr(arg).casefold())
+        if op is _c.LITERAL and len(folded := chr(arg).casefold()) == 1:
+            run.append(folded)
             continue
         flush()
         if op is _c.SUBPATTERN:
@@ -109,7 +109,7 @@ def _sequence_hints(items: list[tuple[Any, Any]]) -> set[str] | None:
                 consider(set().union(*(b for b in branches if b is not None)))
         elif op in _REPEATS and arg[0] >= 1:
             consider(_sequence_hints(list(arg[2])))
-        # anything else (\b, classes, '.', lookarounds) matches no fixed text but does not break the sequence
+        # anything else (\b, classes, '.', lookarounds, a letter that folds to two) matches no fixed text here
     flush()
     return best
 
