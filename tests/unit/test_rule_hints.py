@@ -38,6 +38,9 @@ WORDS = sorted(
 )
 
 
+_COMPILED = [(re.compile(p, re.IGNORECASE), R._literal_hints(p)) for p in _pack_patterns()]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(WORDS) | st.sampled_from([" ", ": ", "-", "_", "\n", "100 %", "0"]), max_size=30))
 def test_a_pattern_that_matches_always_finds_one_of_its_hints(parts: list[str]) -> None:
@@ -47,9 +50,6 @@ def test_a_pattern_that_matches_always_finds_one_of_its_hints(parts: list[str]) 
         rx, hints = p
         if hints is not None and len(folded) == len(text) and rx.search(text):
             assert any(h in folded for h in hints), (rx.pattern, text)
-
-
-_COMPILED = [(re.compile(p, re.IGNORECASE), R._literal_hints(p)) for p in _pack_patterns()]
 
 
 def test_a_field_that_folds_to_another_length_is_not_pre_checked() -> None:
