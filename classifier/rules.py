@@ -38,12 +38,13 @@ _REPEATS = tuple(getattr(_c, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POS
 class _Fields:
     """The values of an alert's fields that rules read, each built once for all the rules of a pass."""
 
-    __slots__ = ("_folded", "_seen", "alert", "full")
+    __slots__ = ("_folded", "_present", "_seen", "alert", "full")
 
     def __init__(self, alert: Alert, full: bool) -> None:
         self.alert, self.full = alert, full
         self._seen: dict[str, str] = {}
         self._folded: dict[str, str | None] = {}
+        self._present: dict[str, tuple[int, frozenset[str]]] = {}
 
     def __getitem__(self, field: str) -> str:
         value: str | None = self._seen.get(field)
@@ -62,6 +63,23 @@ class _Fields:
         folded = value.casefold()
         self._folded[field] = result = folded if len(folded) == len(value) else None
         return result
+
+    def present(self, field: str) -> frozenset[str] | None:
+        """Which of the strings any compiled rule looks for in `field` are in it (None: no pre-check)."""
+        known = _HINTS.setdefault(field, set())
+        seen = self._present.get(field)
+        if seen is not None and seen[0] == len(known):
+            return seen[1]
+        folded = self.folded(field)
+        if folded is None:
+            return None
+        found = frozenset(h for h in known.copy() if h in folded)
+        self._present[field] = (len(known), found)
+        return found
+
+
+# every string a compiled rule's pre-check looks for, per field (grows as rules are compiled, never shrinks)
+_HINTS: dict[str, set[str]] = {}
 
 
 def _literal_hints(pattern: str) -> frozenset[str] | None:
@@ -132,7 +150,57 @@ def _field_value(alert: Alert, field: str, full: bool) -> str:
     return str(getattr(alert, field, "") or "")
 
 
-_Check = tuple[str, "re.Pattern[str]", tuple[str, ...] | None]
+# one alternative of a field's patterns: its regular expression and the strings one of which it needs
+_Alt = tuple["re.Pattern[str]", frozenset[str] | None]
+_Check = tuple[str, tuple[_Alt, ...]]
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """`pattern` cut at its top-level `|` (outside groups, classes and escapes). Searching each part and
+    keeping the leftmost match (the earlier part on a tie) finds exactly what the whole pattern finds."""
+    parts: list[str] = []
+    depth, start, i, n = 0, 0, 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _split(field: str, patterns: Patterns) -> tuple[_Alt, ...]:
+    """A field's patterns as separate alternatives, each with its own literal pre-check, so that only the
+    parts whose words are in the alert are searched."""
+    out: list[_Alt] = []
+    for p in patterns:
+        parts = _alternatives(p)
+        try:
+            compiled = [re.compile(part, re.IGNORECASE) for part in parts]
+        except re.error:  # not cut where it looked cuttable: the pattern whole
+            parts, compiled = [p], [re.compile(p, re.IGNORECASE)]
+        for part, rx in zip(parts, compiled, strict=True):
+            hints = _literal_hints(part)
+            if hints is not None:
+                _HINTS.setdefault(field, set()).update(hints)
+            out.append((rx, hints))
+    return tuple(out)
 
 
 class Rule(BaseModel):
@@ -175,14 +243,12 @@ class Rule(BaseModel):
     @cached_property
     def _compiled(self) -> tuple[list[_Check], list[_Check]]:
         def comp(d: dict[str, Patterns]) -> list[_Check]:
-            out = []
-            for f, ps in d.items():
-                hints = [_literal_hints(p) for p in ps]
-                pre = None if any(h is None for h in hints) else tuple(sorted(set().union(*(h or () for h in hints))))
-                out.append((f, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE), pre))
-            return out
+            return [(f, _split(f, ps)) for f, ps in d.items()]
 
         return comp(self.when), comp(self.unless)
+
+    def compile(self) -> None:
+        self._compiled  # noqa: B018 (a cached property: computed once)
 
     def matches(self, alert: Alert, full: bool = True) -> str | None:
         """The text that made the rule match, or None; `full=False` reads only the alert's headline."""
@@ -193,22 +259,27 @@ class Rule(BaseModel):
             return None
         when, unless = self._compiled
         hit = ""
-        for field, rx, pre in when:
-            if pre is not None:
-                folded = fields.folded(field)
-                if folded is not None and not any(h in folded for h in pre):
-                    return None  # none of the words it needs is there: the pattern cannot match
-            m = rx.search(fields[field])
-            if not m:
+        for field, alts in when:
+            value, present = fields[field], fields.present(field)
+            best: re.Match[str] | None = None
+            for rx, pre in alts:
+                if pre is not None and present is not None and pre.isdisjoint(present):
+                    continue  # none of the words this part needs is there: it cannot match
+                m = rx.search(value)
+                if m is not None and (best is None or m.start() < best.start()):
+                    best = m
+                    if hit or not m.start():
+                        break  # only whether it matches counts now, or nothing can start further left
+            if best is None:
                 return None
-            hit = hit or m.group(0)
-        for field, rx, pre in unless:
-            if pre is not None:
-                folded = fields.folded(field)
-                if folded is not None and not any(h in folded for h in pre):
+            hit = hit or best.group(0)
+        for field, alts in unless:
+            value, present = fields[field], fields.present(field)
+            for rx, pre in alts:
+                if pre is not None and present is not None and pre.isdisjoint(present):
                     continue
-            if rx.search(fields[field]):
-                return None
+                if rx.search(value):
+                    return None
         return hit or "(matched)"
 
 

@@ -38,7 +38,9 @@ WORDS = sorted(
 )
 
 
-_COMPILED = [(re.compile(p, re.IGNORECASE), R._literal_hints(p)) for p in _pack_patterns()]
+# each pattern whole, and each of the parts it is cut into (what the rules search one by one)
+_PARTS = [part for p in _pack_patterns() for part in R._alternatives(p)]
+_COMPILED = [(re.compile(p, re.IGNORECASE), R._literal_hints(p)) for p in _pack_patterns() + _PARTS]
 
 
 @settings(max_examples=300, deadline=None)
@@ -50,6 +52,34 @@ def test_a_pattern_that_matches_always_finds_one_of_its_hints(parts: list[str]) 
         rx, hints = p
         if hints is not None and len(folded) == len(text) and rx.search(text):
             assert any(h in folded for h in hints), (rx.pattern, text)
+
+
+def test_a_pattern_is_cut_only_at_its_top_level_bars() -> None:
+    assert R._alternatives(r"a|b(c|d)|[|x]|\|e|\\|f") == ["a", "b(c|d)", "[|x]", r"\|e", "\\\\", "f"]
+    assert R._alternatives(r"[]|]x|y") == ["[]|]x", "y"]  # a ']' first in a class is a member
+    assert R._alternatives(r"[^]|]x|(?:p|q)") == ["[^]|]x", "(?:p|q)"]
+    assert R._alternatives(r"[\]|]z|w") == [r"[\]|]z", "w"]  # an escaped ']' does not end the class
+    assert R._alternatives("plain") == ["plain"]
+    assert len(_PARTS) > len(_pack_patterns())  # the pack's patterns are cut for real
+
+
+_SAMPLE_WORDS = st.sampled_from(WORDS) | st.sampled_from([" ", "-", "_", "\n", "100 %", "0", "down", "fail"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SAMPLE_WORDS, max_size=30))
+def test_the_leftmost_match_of_the_parts_is_the_match_of_the_whole(parts: list[str]) -> None:
+    text = "".join(parts)
+    for p in _pack_patterns()[::7]:
+        whole = re.compile(p, re.IGNORECASE).search(text)
+        best = None
+        for part in R._alternatives(p):
+            m = re.compile(part, re.IGNORECASE).search(text)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+        assert (whole is None) == (best is None), p
+        if whole is not None and best is not None:
+            assert whole.span() == best.span() and whole.group(0) == best.group(0), p
 
 
 def test_a_field_that_folds_to_another_length_is_not_pre_checked() -> None:
@@ -76,16 +106,19 @@ def test_verdicts_are_the_same_with_and_without_the_pre_check(monkeypatch: pytes
         zbx_alert("Disk ſpace is low on /var"),
     ]
 
-    def verdicts() -> list[tuple[str, str, str]]:
+    def verdicts() -> list[tuple[str, str, str, tuple[str, ...]]]:
         c = Classifier([], load_pack())
         out = []
         for a in alerts:
             v = c.classify(a)
-            out.append((v.kind, v.rule, v.reason))
+            out.append((v.kind, v.rule, v.reason, v.trace))  # the trace holds the text each rule matched
         return out
 
     with_hints = verdicts()
+    # each field's patterns as one regular expression, searched whole, with no pre-check
     monkeypatch.setattr(R, "_literal_hints", lambda pattern: None)
+    monkeypatch.setattr(R, "_alternatives", lambda pattern: [pattern])
+    monkeypatch.setattr(R, "_split", lambda field, ps: ((re.compile("|".join(f"(?:{p})" for p in ps), re.I), None),))
     without = verdicts()
     assert len(with_hints) > 1000
     assert with_hints == without
