@@ -2762,6 +2762,123 @@ CASES = [
         ),
     ),
     case(
+        "zbx-bgp-peer-not-established-trap",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "BGP peer 198.51.100.9 is NOT Established",
+            item_key="snmptrap[.*BGP Peer State Changed.*]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-interface-traffic",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Traffic on Gi0/1 - UPLINK-ISP2", item_key="ifHCInOctets[Gi0/1]", severity="High"),
+    ),
+    case(
+        "zbx-optical-low-rx",
+        "fault",
+        "temperature-warning",
+        lambda: zbx_alert("Low RX signal on optical module Te1/0/1", item_key="rxPower[Te1/0/1]", severity="Disaster"),
+    ),
+    case(
+        "zbx-ospf-state-changes",
+        "fault",
+        "change-or-restart",
+        lambda: zbx_alert("OSPF neighbour 10.0.0.2 state changes are too frequent", severity="Disaster"),
+    ),
+    case(
+        "zbx-virtual-chassis-member",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Virtual Chassis member 1 not online (state 4)", item_key="jnxVirtualChassisMemberRole[1]"),
+    ),
+    case(
+        "zbx-concurrent-requests",
+        "fault",
+        "saturation",
+        lambda: zbx_alert(
+            "Proxy has more than 5000 active connections",
+            description="Connections back up when a service is failing.",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-status-page-unreachable",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Nginx: stub_status unreachable", item_key="nginx.connections.active", severity="High"),
+    ),
+    case(
+        "zbx-resolver-socket-failures",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert("Resolver: socket open failures growing", item_key="bind.resolver[QuerySockFail]"),
+    ),
+    case(
+        "zbx-sfp-loss-of-signal",
+        "fault",
+        "link-member",
+        lambda: zbx_alert("SFP 3 loss of signal", item_key="sfp.los[3]", severity="High"),
+    ),
+    case(
+        "zbx-backend-servers-down",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("One or more backend servers are down on lb-02", item_key="haproxy.backend.status"),
+    ),
+    case(
+        "am-site-unreachable-zh",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("办公网站不可访问", "crm.example.cn 不可访问, 当前状态: 502", severity="critical"),
+    ),
+    case(
+        "am-device-no-ping-zh",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("核心交换机ping不通", "10.1.0.1 超过1分钟 ping不通", severity="critical"),
+    ),
+    case(
+        "am-some-units-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("AuthUnavailableSome", "Two units of auth-api in model prod are down", severity="error"),
+    ),
+    case(
+        "am-all-units-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "PortalUnavailableAll", "All units of portal-operator in model prod are down", severity="critical"
+        ),
+    ),
+    case(
+        "am-ssh-port-unavailable",
+        "fault",
+        "tooling-down",
+        lambda: am_alert(
+            "BastionSshUnavailable",
+            "SSH unavailable on bastion-02",
+            expr='probe_success{job="blackbox-tcp",instance="10.0.0.5:22"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-blocklist-stale",
+        "fault",
+        None,
+        lambda: am_alert("DnsBlocklistStale", "Ad blocklists have not been refreshed for 3 days", severity="warning"),
+    ),
+    case(
+        "am-proxy-no-backend",
+        "incident",
+        "errors-now",
+        lambda: am_alert("SqlProxyBackendFail", "The SQL proxy fails to get backends", severity="major"),
+    ),
+    case(
         "am-backend-fetch-failures",
         "incident",
         None,
