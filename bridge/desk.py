@@ -26,6 +26,14 @@ _TOUCH_TICKET = (
     .values(updated_at=bindparam("b_now"))
     .returning(*_TICKET_COLUMNS)
 )
+# a state change and the read of what the mirror and the article need, in one statement (no row: no ticket, or
+# it is in that state already)
+_SET_STATE = (
+    update(tickets)
+    .where(tickets.c.incident_id == bindparam("b_incident"), tickets.c.state != bindparam("b_state"))
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
+    .returning(*_TICKET_COLUMNS)
+)
 _ARTICLE = insert(articles).returning(articles.c.id)
 _NEW_TICKET = insert(tickets).returning(tickets.c.id)
 
@@ -66,10 +74,15 @@ class BuiltinDesk:
         return self.settings.incident_queue if kind == "incident" else self.settings.fault_queue
 
     async def open_ticket(
-        self, conn: AsyncConnection, incident: dict[str, Any], now: datetime, article: tuple[str, str] | None = None
+        self,
+        conn: AsyncConnection,
+        incident: dict[str, Any],
+        now: datetime,
+        article: tuple[str, str] | None = None,
+        store_on_incident: bool = True,
     ) -> str:
-        """Open the incident's ticket, with its first article (author, body) if given; returns its number (also
-        stored on the incident)."""
+        """Open the incident's ticket, with its first article (author, body) if given; returns its number, also
+        stored on the incident unless the caller writes it there with its own update of the incident."""
         desk = self.remote.get(incident["customer"])
         queue = self.queue_for(incident["kind"])
         res = await conn.execute(
@@ -93,7 +106,8 @@ class BuiltinDesk:
         ticket_id = res.scalar_one()
         number = f"{self.settings.number_prefix}{ticket_id:06d}"
         await update_by_id(conn, tickets, ticket_id, number=number)
-        await update_by_id(conn, incidents, incident["id"], ticket=number)
+        if store_on_incident:
+            await update_by_id(conn, incidents, incident["id"], ticket=number)
         if desk:
             await self._mirror(
                 conn,
@@ -168,9 +182,13 @@ class BuiltinDesk:
         article: tuple[str, str] | None = None,
     ) -> None:
         """Move the ticket to `state`, then add the article (author, body) if given."""
-        t = await self._ticket(conn, incident_id)
-        if t is not None and t["state"] != state:
-            await self._set_state(conn, t, state, now)
+        t = (
+            (await conn.execute(_SET_STATE, {"b_incident": incident_id, "b_state": state, "b_now": now}))
+            .mappings()
+            .first()
+        )
+        if t is not None:
+            await self._mirror(conn, t, "state", now, state=state)
             if article is not None:  # the state change has marked the ticket updated
                 await self._article(conn, t, article[0], article[1], now, False)
         elif article is not None:

@@ -158,6 +158,11 @@ def _open_incident(row: Any) -> OpenIncident:
     )
 
 
+def _aware(t: datetime | None) -> datetime | None:
+    """A time as UTC-aware (SQLite gives back naive ones)."""
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
 def _is_deadlock(exc: BaseException) -> bool:
     """PostgreSQL chose this transaction as a deadlock victim (or a serialization failure): safe to retry."""
     if not isinstance(exc, DBAPIError):
@@ -1100,7 +1105,10 @@ class Pipeline:
         if previous_id:
             lines.append(f"Follows incident {previous_id}, which was closed.")
         author = str(engineer) if engineer else self.settings.system_requester
-        inc["ticket"] = await self.desk.open_ticket(conn, inc, now, article=(author, "\n".join(lines)))
+        # the incident's ticket number is written by _apply, with the rest it changes on the incident
+        inc["ticket"] = await self.desk.open_ticket(
+            conn, inc, now, article=(author, "\n".join(lines)), store_on_incident=False
+        )
         if v.rule == "redundancy-lost" and a.host:
             # the alert itself says the last member failed: link the member faults open on the same host
             faults = await conn.execute(
@@ -1211,13 +1219,21 @@ class Pipeline:
                 f"{u.user or 'unknown user'} ({u.action or 'update'}): {u.message or '-'}",
                 now,
             )
-        if not (action in (Action.OPEN, Action.SUPERSEDE) and inc.get("fresh")):  # a new one is already counted
-            await update_by_id(conn, incidents, inc["id"], **values)
+        if action in (Action.OPEN, Action.SUPERSEDE) and inc.get("fresh"):
+            # a new one was written whole and already counted: only its ticket number is still to be stored
+            values = {"ticket": inc["ticket"]}
         if notice is not None and inc["kind"] == "incident":
             episode = inc.get("episode", 1) + (1 if action is Action.REOPEN else 0)
             if action in (Action.OPEN, Action.SUPERSEDE):
                 episode = 1
-            out.notices = await self._queue_notices(conn, p.customer, inc, notice, action, episode, now)
+            times = None
+            if "opened_at" in inc and "resolved_at" in inc:  # as the incident stands once `values` is written
+                times = (inc["opened_at"], values["resolved_at"] if "resolved_at" in values else inc["resolved_at"])
+            out.notices = await self._queue_notices(
+                conn, p.customer, inc, notice, action, episode, now, times=times, pending=values
+            )
+        # one update of the incident for everything this alert changed on it
+        await update_by_id(conn, incidents, inc["id"], **values)
 
     async def _rate_limit(self, conn: AsyncConnection, incident_id: int, now: datetime) -> float:
         """Seconds to wait so the curator hears of one incident at most once per `min_notice_interval`."""
@@ -1260,7 +1276,19 @@ class Pipeline:
         action: Action,
         episode: int,
         now: datetime,
+        times: tuple[datetime, datetime | None] | None = None,
+        pending: dict[str, Any] | None = None,
     ) -> int:
+        """Queue the curators' notices of `notice` for the incident; returns how many were queued. `times`
+        (opened, resolved) saves reading them; with `pending`, the incident's `affected_notice` flag is put
+        there for the caller's own update of the incident instead of being written here."""
+
+        async def flag(value: bool) -> None:
+            if pending is not None:
+                pending["affected_notice"] = value
+            else:
+                await update_by_id(conn, incidents, inc["id"], affected_notice=value)
+
         curators = customer.curators_of(inc["service"])
         if not curators:
             await self.desk.add_article(
@@ -1273,9 +1301,14 @@ class Pipeline:
             return 0
         service = customer.service(inc["service"]) if inc["service"] else None
         # an incident opened in this transaction carries its times; another is read as it stands now
-        fresh = (
-            (inc["opened_at"], None) if inc.get("fresh") else (await conn.execute(_TIMES, {"b_id": inc["id"]})).one()
-        )
+        if times is None:
+            times = (
+                (inc["opened_at"], None)
+                if inc.get("fresh")
+                else tuple((await conn.execute(_TIMES, {"b_id": inc["id"]})).one())
+            )
+        opened, resolved = times
+        fresh = (opened if opened.tzinfo else opened.replace(tzinfo=UTC), _aware(resolved))
         facts = IncidentFacts(
             customer_name=customer.name,
             service_name=service.name if service else None,
@@ -1296,7 +1329,7 @@ class Pipeline:
         if notice is Notice.AFFECTED and action is Action.REOPEN:
             hold = max(hold, await self._rate_limit(conn, inc["id"], now))
         if notice is Notice.RESTORED and await self._withdraw_affected(conn, inc["id"], episode, now):
-            await update_by_id(conn, incidents, inc["id"], affected_notice=False)
+            await flag(False)
             await self.desk.add_article(
                 conn,
                 inc["id"],
@@ -1335,7 +1368,7 @@ class Pipeline:
             )
             queued += len((await conn.execute(self._insert_notice, row)).scalars().all())
         if notice is Notice.AFFECTED:
-            await update_by_id(conn, incidents, inc["id"], affected_notice=True)
+            await flag(True)
         return queued
 
     async def _redundancy(self, conn: AsyncConnection, p: Prepared, now: datetime) -> Outcome | None:
