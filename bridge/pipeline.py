@@ -209,11 +209,8 @@ _REPEAT_INCIDENT = (
 
 # built once, run with parameters (bridge.statements)
 _EVENTS = insert(alert_events).returning(alert_events.c.id, sort_by_parameter_order=True)
-_OUTCOME = (
-    update(alert_events)
-    .where(alert_events.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values(outcome=bindparam("b_outcome"))
-)
+# one row per event, run for a whole batch at once (executemany): one statement whatever the outcomes
+_OUTCOME = update(alert_events).where(alert_events.c.id == bindparam("b_id")).values(outcome=bindparam("b_outcome"))
 _ACTIVE = select(incidents).where(incidents.c.active_key == bindparam("b_key")).with_for_update()
 _OTHER_FIRING = (
     select(func.count())
@@ -250,7 +247,14 @@ _STORM_COUNT = select(func.count()).select_from(
     .limit(bindparam("b_limit"))
     .subquery()
 )
-_PREVIOUS = select(incidents.c.id).where(incidents.c.key == bindparam("b_key")).order_by(incidents.c.id.desc()).limit(1)
+# the last incident of a key, read by the INSERT of the next one (which does not see its own new row)
+_PREVIOUS_OF_NEW = (
+    select(incidents.c.id)
+    .where(incidents.c.key == bindparam("b_prev_key"))
+    .order_by(incidents.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _TIMES = select(incidents.c.opened_at, incidents.c.resolved_at).where(incidents.c.id == bindparam("b_id"))
 _WITHDRAW = (
     update(outbox)
@@ -278,7 +282,16 @@ class Pipeline:
             index_elements=["customer", "source", "identity"], set_={"last_event_id": upsert.excluded.last_event_id}
         ).returning(*alerts.c)
         self._insert_incident = (
-            _insert(db, incidents).on_conflict_do_nothing(index_elements=["active_key"]).returning(incidents.c.id)
+            _insert(db, incidents)
+            .on_conflict_do_nothing(index_elements=["active_key"])
+            .returning(incidents.c.id, incidents.c.previous_id)
+        )
+        # a first incident of its key or one after a closed one: the insert finds the previous incident itself
+        self._insert_incident_after = (
+            _insert(db, incidents)
+            .values(previous_id=_PREVIOUS_OF_NEW)
+            .on_conflict_do_nothing(index_elements=["active_key"])
+            .returning(incidents.c.id, incidents.c.previous_id)
         )
         self._insert_notice = _insert(db, outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id)
         ingest = settings.ingest
@@ -428,7 +441,7 @@ class Pipeline:
                     result.outcomes.append(group_outcome)
             actions = sorted({o.action for o in result.outcomes})
             outcome = actions[0] if len(actions) == 1 else "mixed"
-            await conn.execute(_OUTCOME, {"b_ids": [result.event_id], "b_outcome": outcome})
+            await conn.execute(_OUTCOME, {"b_id": result.event_id, "b_outcome": outcome})
         return result
 
     async def _ingest_batch(self, jobs: Sequence[_Job]) -> list[IngestResult]:
@@ -495,12 +508,11 @@ class Pipeline:
                     group_outcome = await self._redundancy(conn, p, now)
                     if group_outcome is not None:
                         res.outcomes.append(group_outcome)
-            by_outcome: dict[str, list[int]] = {}
+            outcomes = []
             for res in results:
                 actions = sorted({o.action for o in res.outcomes})
-                by_outcome.setdefault(actions[0] if len(actions) == 1 else "mixed", []).append(res.event_id)
-            for outcome, event_ids in by_outcome.items():
-                await conn.execute(_OUTCOME, {"b_ids": event_ids, "b_outcome": outcome})
+                outcomes.append({"b_id": res.event_id, "b_outcome": actions[0] if len(actions) == 1 else "mixed"})
+            await conn.execute(_OUTCOME, outcomes)
         return results
 
     async def _repeats(
@@ -1054,8 +1066,6 @@ class Pipeline:
     ) -> dict[str, Any] | None:
         a, v = p.alert, p.verdict
         engineer = a.extra.get("engineer") if a.source == "engineer" else None
-        if previous_id is None:  # the last incident of this key, closed by a person or by time
-            previous_id = (await conn.execute(_PREVIOUS, {"b_key": p.key})).scalar()
         values = dict(
             key=p.key,
             active_key=p.key,
@@ -1080,15 +1090,19 @@ class Pipeline:
             episode=1,
             affected_notice=False,
             curator_notified=False,
-            previous_id=previous_id,
             opened_at=now,
             updated_at=now,
             trace=list(v.trace),
         )
         values["reaction_due"], values["resolution_due"] = deadlines(now, v.priority, p.customer.contract)
-        new_id = (await conn.execute(self._insert_incident, values)).scalar()
-        if new_id is None:
+        if previous_id is None:  # the last incident of this key, closed by a person or by time
+            got = (await conn.execute(self._insert_incident_after, {**values, "b_prev_key": p.key})).first()
+        else:
+            got = (await conn.execute(self._insert_incident, {**values, "previous_id": previous_id})).first()
+        if got is None:
             return None
+        new_id, previous_id = got
+        values["previous_id"] = previous_id
         inc = {**values, "id": new_id, "ticket": None, "resolved_at": None, "fresh": True}
         lines = [
             f"{'Finding logged by ' + str(engineer) if engineer else 'Opened by monitoring'} ({a.source}): {a.title}"
