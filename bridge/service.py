@@ -82,7 +82,6 @@ async def serve(settings: Settings, listen: str, sock: socket.socket | None = No
     if settings.maintenance:
         added = await svc.pipeline.sync_maintenance(list(settings.maintenance))
         log.info("maintenance windows from the config: %d new", added)
-    svc.pipeline.classifier.compile()
     runner = web.AppRunner(svc.app, access_log=None, handle_signals=False)
     await runner.setup()
     site: web.BaseSite

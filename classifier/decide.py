@@ -130,15 +130,6 @@ class Classifier:
         self._cache: OrderedDict[tuple[Any, ...], Classification] = OrderedDict()
         self.cache_size = 8192
 
-    def compile(self) -> None:
-        """Compile every rule's regular expressions now (a server does it before taking requests, so that the
-        first alerts do not pay for it); otherwise each rule compiles on its first use."""
-        for c in self.customers:
-            for r in (*c.rules, *(r for s in c.services for r in s.rules)):
-                r.compile()
-        for r in self.rules:
-            r.compile()
-
     def bind(self, alert: Alert, strict: bool = True) -> Binding:
         return bind(alert, self.customers, strict)
 

@@ -247,9 +247,6 @@ class Rule(BaseModel):
 
         return comp(self.when), comp(self.unless)
 
-    def compile(self) -> None:
-        self._compiled  # noqa: B018 (a cached property: computed once)
-
     def matches(self, alert: Alert, full: bool = True) -> str | None:
         """The text that made the rule match, or None; `full=False` reads only the alert's headline."""
         return self._match(_Fields(alert, full))
