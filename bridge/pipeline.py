@@ -158,9 +158,9 @@ def _open_incident(row: Any) -> OpenIncident:
     )
 
 
-def _aware(t: datetime | None) -> datetime | None:
+def _aware(t: datetime) -> datetime:
     """A time as UTC-aware (SQLite gives back naive ones)."""
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _is_deadlock(exc: BaseException) -> bool:
@@ -1322,7 +1322,7 @@ class Pipeline:
                 else tuple((await conn.execute(_TIMES, {"b_id": inc["id"]})).one())
             )
         opened, resolved = times
-        fresh = (opened if opened.tzinfo else opened.replace(tzinfo=UTC), _aware(resolved))
+        fresh = (_aware(opened), None if resolved is None else _aware(resolved))
         facts = IncidentFacts(
             customer_name=customer.name,
             service_name=service.name if service else None,
