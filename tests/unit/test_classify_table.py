@@ -2890,6 +2890,75 @@ CASES = [
             severity="critical",
         ),
     ),
+    case(
+        "am-db-down-peer-alive",
+        "fault",
+        None,
+        lambda: am_alert(
+            "PostgreSQLDown",
+            "PostgreSQL is not processing queries: db-2:9187",
+            "db-2:9187 is rejecting query requests. User services should not be affected provided at least one "
+            "node is still alive.",
+            expr="pg_up != 1",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-pmm-own-store-down",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "PMM ClickHouse is down",
+            "PMM ClickHouse is down on '127.0.0.1:9363'",
+            "The ClickHouse instance that PMM Server keeps Query Analytics data in is not responding.",
+            expr='up{job="clickhouse"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-consul-peer-count",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "ConsulRaftPeers", "Consul 'dc1' does not have 5 peers.", expr="consul_raft_peers != 5", severity="critical"
+        ),
+    ),
+    case(
+        "am-replicator-crashing",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "CouchReplicatorCrashing",
+            "CouchDB replicator jobs crashing on couch-1",
+            "Replicator owners are crashing.",
+            expr="rate(couchdb_replicator_owners_crashes[5m]) > 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-uncaught-request-errors",
+        "incident",
+        None,
+        lambda: am_alert(
+            "AppUncaughtErrors",
+            "Uncaught errors in the request layer on app-01",
+            "The application is raising uncaught errors in the Rack layer (0.2/s).",
+            expr="rate(rack_uncaught_errors_total[5m]) > 0.05",
+            severity="warning",
+        ),
+    ),
+    case(
+        "am-client-transaction-errors",
+        "incident",
+        None,
+        lambda: am_alert(
+            "KvClientWriteErrorRate",
+            "There is a high rate of errors for client write transactions",
+            "30 percent of client write transactions are resulting in errors on kv-1.",
+            expr="rate(kv_client_write_error[5m]) / rate(kv_client_write_total[5m]) > 0.25",
+            severity="warning",
+        ),
+    ),
 ]
 
 
