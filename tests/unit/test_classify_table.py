@@ -2959,6 +2959,151 @@ CASES = [
             severity="warning",
         ),
     ),
+    case(
+        "zbx-ftd-outside-link-down",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Secure FTD: Interface [Ethernet1/2][outside]: Link down",
+            item_key="net.if.status[ifOperStatus.2]",
+            severity="Average",
+        ),
+    ),
+    case(
+        "zbx-envoy-panic-mode",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert(
+            "Envoy Proxy: Load balancer entered panic mode",
+            item_key="envoy.cluster.lb_healthy_panic.rate",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-failed-to-fetch-page",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("Jenkins: Failed to fetch home page", item_key="jenkins.get", severity="Warning"),
+    ),
+    case(
+        "zbx-failed-to-get-services",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Consul: Failed to get local services", item_key="consul.get_local_services.check", severity="Warning"
+        ),
+    ),
+    case(
+        "zbx-health-unknown",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("ES: Health is UNKNOWN", item_key="es.cluster.status", severity="High"),
+    ),
+    case(
+        "zbx-check-params-wrong",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Certificate: Required params is not set: hostnames.",
+            item_key="cert.get.data",
+            severity="High",
+            description='Some entries in the macro "a.example,b.example," are incorrect.',
+        ),
+    ),
+    case(
+        "zbx-ipmi-below-critical-low",
+        "fault",
+        "temperature-warning",
+        lambda: zbx_alert(
+            "IPMI: FAN2 value is below critical low (less than 500 for 5m)",
+            item_key="ipmi.value[FAN2]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-task-failed",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert(
+            "Task [remote_copy_sync_set01]: Failed",
+            item_key="array.task.status[remote_copy_sync_set01]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-job-ended-not-ok",
+        "fault",
+        "backup-or-job-failed",
+        lambda: zbx_alert(
+            "Job [ctm01:00b1c]: status [Ended Not OK]", item_key="job.status['ctm01:00b1c']", severity="High"
+        ),
+    ),
+    case(
+        "zbx-firewall-web-server-stopped",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert(
+            "OPNsense: Web server is not running", item_key="opnsense.web.server.status", severity="Average"
+        ),
+    ),
+    case(
+        "zbx-adapter-port-failed",
+        "fault",
+        "link-member",
+        lambda: zbx_alert(
+            "Ethernet 10Gb 2-port Adapter port 1: Adapter has failed", item_key="hpe.nic.status[1]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-raid-controller-battery",
+        "fault",
+        None,
+        lambda: zbx_alert(
+            "Server: Battery [Battery on Integrated RAID Controller 1]: Critical state",
+            item_key="battery.status[1]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-ipmi-chassis-power-off",
+        "incident",
+        "chassis-power-off",
+        lambda: zbx_alert("Intel SR1530 IPMI: Power", item_key="power", severity="Warning"),
+    ),
+    case(
+        "zbx-ipmi-power-supply-sensor",
+        "fault",
+        None,
+        lambda: zbx_alert("Power supply 2 status", item_key="ipmi.psu.status[2]", severity="Warning"),
+    ),
+    case(
+        "zbx-storage-controller-not-online",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "Storage: Controller [0A]: Running status is not Online",
+            item_key='storage.controller.running_status["0A"]',
+            severity="Average",
+        ),
+    ),
+    case(
+        "zbx-disk-health-not-normal",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert(
+            "Storage: Disk [HSSD-7T6] on [CTE0.4]: Health status is not Normal",
+            item_key='storage.disk.health_status["CTE0.4"]',
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-ospf-neighbour-init",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Router: OSPF Neighbor [10.1.1.2]: State init", item_key="router.ospf.state[10.1.1.2]", severity="Average"
+        ),
+    ),
 ]
 
 
