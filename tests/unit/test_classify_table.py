@@ -3104,6 +3104,111 @@ CASES = [
             "Router: OSPF Neighbor [10.1.1.2]: State init", item_key="router.ospf.state[10.1.1.2]", severity="Average"
         ),
     ),
+    case(
+        "am-bfd-no-up-sessions",
+        "incident",
+        "link-down",
+        lambda: am_alert(
+            "GatewayBFDZeroSessions",
+            "BFD has no Up sessions",
+            "Pod gw-0 has had no Up BFD sessions for more than five minutes.",
+            expr="bfdd_session_zero_seconds > 300",
+        ),
+    ),
+    case(
+        "am-backup-might-deadlock",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "BackupJobsNotRunning",
+            "No backup jobs were run in prod within the last 24 hours. Check the operator, there might be a deadlock",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-kubelet-down-one-node",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "KubeletDown", "Kubelet on 10.1.4.20:10250 is down", expr='up{job="kubelet"} == 0', severity="critical"
+        ),
+    ),
+    case(
+        "am-admission-webhook-latency",
+        "fault",
+        "tooling-down",
+        lambda: am_alert(
+            "KyvernoAdmissionLatency",
+            "Kyverno admission review p99 latency is elevated",
+            "Admission review p99 latency is 1.4s, above the 1s threshold.",
+        ),
+    ),
+    case(
+        "am-site-major-outage",
+        "incident",
+        "redundancy-lost",
+        lambda: am_alert(
+            "SiteMajorOutage",
+            "Major outage at branch-2: 18% of hosts up",
+            "Only 18% of hosts at branch-2 are reporting. This is a major site-level infrastructure failure. "
+            "Check power distribution, core switching, WAN link and UPS status.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-zfs-vdev-not-online",
+        "fault",
+        "physical-disk-failed",
+        lambda: am_alert(
+            "ZfsVdevNotOnline",
+            "ZFS vdev unhealthy on nas-01",
+            "Vdev ata-WDC_WD80 in pool tank is not ONLINE.",
+            expr='zfs_vdev_health{state="ONLINE"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-icmp-probe-latency",
+        "fault",
+        None,
+        lambda: am_alert(
+            "HostHighLatency",
+            "High latency detected for 1.1.1.1",
+            expr='probe_duration_seconds{job="blackbox_icmp"} > 1',
+        ),
+    ),
+    case(
+        "am-sql-service-down",
+        "incident",
+        None,
+        lambda: am_alert(
+            "SqlServiceDown",
+            "SQL service MSSQLSERVER down on SQL-01",
+            "SQL Server service MSSQLSERVER is not running. Database is unavailable.",
+            expr='windows_service_state{name=~"MSSQLSERVER|SQLAgent\\\\$.*", state="running"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-file-server-service-down",
+        "incident",
+        None,
+        lambda: am_alert(
+            "FileServerServiceDown",
+            "File server service LanmanServer down on FS-01",
+            "Service LanmanServer is not running. File shares may be inaccessible.",
+            expr='windows_service_state{name=~"LanmanServer|DFSR", state="running"} == 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-datastore-almost-full-czech",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "VmwareDatastoreCritical", "Datastore DS-01 je téměř plný", "Volné místo: 4.2 %.", severity="critical"
+        ),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ def test_corpus_rows_are_well_formed() -> None:
             assert row["id"] not in ids
             ids.add(row["id"])
             assert len(score.PARSERS[row["source"]](row["body"])) == 1
-    assert len(ids) > 7900
+    assert len(ids) > 8100
 
 
 @pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
@@ -40,8 +40,8 @@ def test_scores_hold(source: str) -> None:
     s = score.score("all")[source]
     assert s.total > 400
     # where the scores stand with every batch in, the newest ones scored before (or barely after) tuning:
-    # all 96.0 % / 94.5 % / 3.5 %, alertmanager 95.4 % / 94.3 % / 4.2 %, zabbix 96.8 % / 94.9 % / 2.6 %
-    floors = {"all": (0.959, 0.944, 0.036), "alertmanager": (0.953, 0.942, 0.043), "zabbix": (0.967, 0.948, 0.027)}
+    # all 96.1 % / 94.7 % / 3.3 %, alertmanager 95.3 % / 94.2 % / 4.3 %, zabbix 97.2 % / 95.4 % / 2.2 %
+    floors = {"all": (0.96, 0.946, 0.034), "alertmanager": (0.952, 0.941, 0.044), "zabbix": (0.971, 0.953, 0.023)}
     floor = floors[source]
     assert s.accuracy >= floor[0], s.errors
     assert s.recall >= floor[1], [e for e in s.errors if e["want"] == "incident"]
