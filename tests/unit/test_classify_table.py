@@ -3209,6 +3209,93 @@ CASES = [
             "VmwareDatastoreCritical", "Datastore DS-01 je téměř plný", "Volné místo: 4.2 %.", severity="critical"
         ),
     ),
+    case(
+        "zbx-ups-charge-critical",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert(
+            'UPS "rack1" charge is critical: 8 %', item_key='nut.battery.charge["rack1"]', severity="High"
+        ),
+    ),
+    case(
+        "zbx-ups-blackout",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("Blackout on ups-rack1", item_key="UPS-InputStatus", severity="Disaster"),
+    ),
+    case(
+        "zbx-ups-minutes-remaining",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert(
+            "LESS than 20 minutes battery remaining on ups-rack1",
+            item_key="UPS-BatteryMinutesRemaining",
+            severity="Disaster",
+        ),
+    ),
+    case(
+        "zbx-printer-empty-ink",
+        "incident",
+        "printer-stopped",
+        lambda: zbx_alert("Empty Ink - Black", item_key="black", severity="High"),
+    ),
+    case(
+        "zbx-unable-to-get-list",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Unable to get full list of Windows updates for FS01",
+            item_key="winupdate.wsusavailability",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-pool-not-healthy",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert('Pool "tank" is not healthy', item_key="truenas.pool.healthy[tank]", severity="High"),
+    ),
+    case(
+        "zbx-cert-expiring-today",
+        "fault",
+        "certificate-expiring",
+        lambda: zbx_alert(
+            'Certificate "mail.example.com" is expiring today',
+            item_key="windows.certs.daystoexpire[1B7E]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-wireguard-peer-disconnected",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            "Peer branch-2 disconnected for more than 3m",
+            item_key="wireguard.peer.isconnected[tun_wg0,abc=]",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-ha-service-not-running",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Service ha status is not running", item_key="haService", severity="Average"),
+    ),
+    case(
+        "zbx-ap-interface-not-running",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "MikroTik: Interface wlan2(guest): AP interface wlan2(guest) is not running",
+            item_key="net.if.status[wlan2]",
+        ),
+    ),
+    case(
+        "zbx-controller-api-not-responding",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("Unifi API not responding", item_key="unifi.health", severity="High"),
+    ),
 ]
 
 
