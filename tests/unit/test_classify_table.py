@@ -3296,6 +3296,94 @@ CASES = [
         "tooling-down",
         lambda: zbx_alert("Unifi API not responding", item_key="unifi.health", severity="High"),
     ),
+    case(
+        "zbx-controller-not-operational",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "HPE MSA: Controller A is not operational", item_key="msa.controller.status[A]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-enclosure-health-not-ok",
+        "fault",
+        "hardware-health",
+        lambda: zbx_alert("HPE MSA: Enclosure 1 health is not OK", item_key="msa.enclosure.health[1]", severity="High"),
+    ),
+    case(
+        "zbx-interface-utilization",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Interface Gi1/0/24 utilization >90", item_key="net.if.util[24]", severity="High"),
+    ),
+    case(
+        "zbx-broadcast-storm",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("Interface 1/0/3: Broadcast storm detected", item_key="net.if.bcast[3]", severity="High"),
+    ),
+    case(
+        "zbx-fcport-status",
+        "fault",
+        "link-member",
+        lambda: zbx_alert(
+            '3par-01 -> FCPort "1:0:2" operational status is "Stopped (10)"',
+            item_key="oper.FCPort.[1:0:2]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-disk-domain-offline",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            'DiskDomain "DD001" running status is Offline (28)', item_key="running.diskpool.[DD001]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-virtual-disk-failure",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Virtual Disk - Virtual disk failure.", item_key="idrac.trap.vdisk", severity="High"),
+    ),
+    case(
+        "zbx-ups-battery-very-low",
+        "incident",
+        "ups-power-lost",
+        lambda: zbx_alert("UPS1: UPS battery is very low", item_key="ups.battery.status[UPS1]", severity="High"),
+    ),
+    case(
+        "zbx-wan-subsystem-not-ok",
+        "incident",
+        "link-down",
+        lambda: zbx_alert(
+            'UniFi WAN Subsystem not "ok" on controller site [Office]',
+            item_key="unifi.site.wan.status[1]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-fewer-aps-online",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("Decreased online AP", item_key="wlc.ap.online.count", severity="High"),
+    ),
+    case(
+        "zbx-xcc-not-responding",
+        "fault",
+        "tooling-down",
+        lambda: zbx_alert("XCC: not responding to ICMP (unreachable)", item_key="icmpping", severity="High"),
+    ),
+    case(
+        "zbx-portuguese-physical-disk",
+        "fault",
+        "physical-disk-failed",
+        lambda: zbx_alert(
+            "HPE MSA: Falha ou Alerta de integridade no Disco Fisico 1.4",
+            item_key="msa.disk.health[1.4]",
+            severity="High",
+        ),
+    ),
 ]
 
 
