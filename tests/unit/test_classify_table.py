@@ -3384,6 +3384,97 @@ CASES = [
             severity="High",
         ),
     ),
+    case(
+        "am-probe-with-labels",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "SiteCheck",
+            "Site check for shop",
+            expr='probe_success{job="blackbox_http", instance="https://shop.example"} == 0',
+            severity="warning",
+        ),
+    ),
+    case(
+        "am-chinese-readonly-fs",
+        "incident",
+        "writes-stopped",
+        lambda: am_alert("ECS文件系统只读", "web-02-/data：文件系统只读", expr="node_filesystem_readonly == 1"),
+    ),
+    case(
+        "am-chinese-master-missing",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: am_alert(
+            "redis主节点缺失",
+            "redis主节点缺失",
+            "主节点丢失5分钟",
+            expr='count(redis_instance_info{role="master"}) == 0',
+        ),
+    ),
+    case(
+        "am-chinese-node-offline",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("redis节点下线", "redis节点下线", expr="redis_up == 0"),
+    ),
+    case(
+        "am-chinese-replica-offline",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("redis副本下线", "redis副本下线", expr="redis_connected_slaves < 1"),
+    ),
+    case(
+        "am-chinese-replication-delay",
+        "fault",
+        "internal-latency",
+        lambda: am_alert(
+            "MySQL_主从复制延迟过高", "主从复制延迟过高: 120s", expr="mysql_slave_status_seconds_behind_master > 60"
+        ),
+    ),
+    case(
+        "am-chinese-cpu-high",
+        "fault",
+        "saturation",
+        lambda: am_alert("业务进程CPU过高", "业务进程CPU过高: 95%", severity="critical"),
+    ),
+    case(
+        "am-chinese-restart",
+        "fault",
+        "change-or-restart",
+        lambda: am_alert("业务进程重启", "业务进程重启", severity="critical"),
+    ),
+    case(
+        "am-chinese-collector",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "win_采集器状态", "WIN-APP02 iis：异常", expr="windows_exporter_collector_success == 0", severity="critical"
+        ),
+    ),
+    case(
+        "am-french-collection-lost",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "CollecteEndpointEnEchec",
+            "Collecte perdue : SRV-APP02",
+            "La cible ne répond plus à la collecte depuis 2 min.",
+            expr="up == 0",
+        ),
+    ),
+    case(
+        "am-logging-cluster-probe",
+        "fault",
+        None,
+        lambda: am_alert(
+            "Logging cluster probe",
+            "Logging cluster health check",
+            "The logging cluster does not answer.",
+            expr='probe_success{job="blackbox", instance="https://logs.example/_cluster/health"} == 0',
+            severity="s3",
+        ),
+    ),
 ]
 
 
