@@ -212,15 +212,14 @@ _EVENTS = insert(alert_events).returning(alert_events.c.id, sort_by_parameter_or
 # one row per event, run for a whole batch at once (executemany): one statement whatever the outcomes
 _OUTCOME = update(alert_events).where(alert_events.c.id == bindparam("b_id")).values(outcome=bindparam("b_outcome"))
 _ACTIVE = select(incidents).where(incidents.c.active_key == bindparam("b_key")).with_for_update()
+# the incident's other firing alerts of its own, and its firing dependents (attached from another incident)
 _OTHER_FIRING = (
-    select(func.count())
-    .select_from(alerts)
-    .where(
-        alerts.c.incident_id == bindparam("b_incident"),
-        alerts.c.status == "firing",
-        alerts.c.id != bindparam("b_row"),
-        alerts.c.attached.is_(False),
+    select(
+        func.count().filter(alerts.c.id != bindparam("b_row"), alerts.c.attached.is_(False)),
+        func.count().filter(alerts.c.attached.is_(True)),
     )
+    .select_from(alerts)
+    .where(alerts.c.incident_id == bindparam("b_incident"), alerts.c.status == "firing")
 )
 _CANDIDATES = (
     select(incidents)
@@ -928,11 +927,11 @@ class Pipeline:
             view = None
             if inc is not None:
                 # ids are positive: -1 stands for "no row of its own" (every firing alert counts)
-                other = (
+                other, inc["dependents_firing"] = (
                     await conn.execute(
                         _OTHER_FIRING, {"b_incident": inc["id"], "b_row": -1 if row_id is None else row_id}
                     )
-                ).scalar_one()
+                ).one()
                 view = IncidentView(
                     state=inc["state"],
                     kind=inc["kind"],
@@ -1196,12 +1195,14 @@ class Pipeline:
             )
         elif action is Action.RESOLVE:
             values.update(state="resolved", resolved_at=now, settle_at=None)
-            # dependents still down get their own incidents (taken up like alerts after a maintenance window)
-            await conn.execute(
-                update(alerts)
-                .where(alerts.c.incident_id == inc["id"], alerts.c.attached.is_(True), alerts.c.status == "firing")
-                .values(attached=False, incident_id=None, suppressed=True)
-            )
+            # dependents still down get their own incidents (taken up like alerts after a maintenance window);
+            # none to release when the count read with the incident locked found none
+            if inc.get("dependents_firing", 1):
+                await conn.execute(
+                    update(alerts)
+                    .where(alerts.c.incident_id == inc["id"], alerts.c.attached.is_(True), alerts.c.status == "firing")
+                    .values(attached=False, incident_id=None, suppressed=True)
+                )
             text = (
                 f"Closed at the source by {a.update.user or 'a user'}: {a.update.message}"
                 if a.update

@@ -258,3 +258,26 @@ async def test_severity_variants_of_one_problem_are_one_incident(api: Api, mailb
     assert body["alerts"][0]["action"] == "resolve"
     await api.deliver()
     assert len(mailbox.to(ACME)) == 2
+
+
+@pytest.mark.postgres
+async def test_ticket_numbers_past_six_digits_match_their_ticket(pg_database_url: str, service_factory: Any) -> None:
+    """A ticket's number is its id padded to six digits; longer ids keep every digit (PostgreSQL writes the
+    number in the statement that creates the ticket)."""
+    import psycopg
+
+    with psycopg.connect(pg_database_url, autocommit=True) as c:
+        c.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), 1234566)")
+    api = Api(await service_factory(load_settings(pg_database_url)))
+    status, body = await api.am(bodies.website())
+    assert status == 200, body
+    [inc] = await api.incidents(customer="acme")
+    assert inc["ticket"].endswith("1234567") and not inc["ticket"].endswith("01234567")
+    ticket = await api.ticket(inc["ticket"])
+    assert ticket["number"] == inc["ticket"] and ticket["articles"][0]["body"].startswith("Opened by monitoring")
+    with psycopg.connect(pg_database_url, autocommit=True) as c:
+        c.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), 40)")
+    status, body = await api.am(bodies.website(alertname="MailQueueStuck"))
+    assert status == 200, body
+    numbers = sorted(i["ticket"] for i in await api.incidents(customer="acme"))
+    assert any(n.endswith("000041") for n in numbers), numbers
