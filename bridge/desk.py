@@ -126,50 +126,29 @@ class BuiltinDesk:
         stored on the incident unless the caller writes it there with its own update of the incident."""
         desk = self.remote.get(incident["customer"])
         queue = self.queue_for(incident["kind"])
+        values = dict(
+            incident_id=incident["id"],
+            customer=incident["customer"],
+            service=incident["service"],
+            queue=queue,
+            state="new",
+            title=incident["title"],
+            requester=incident["requester"],
+            origin=incident["origin"],
+            priority=incident["priority"],
+        )
         if desk is None and article is not None and conn.dialect.name == "postgresql":
             # nothing to mirror: ticket, number and first article in one statement
-            ticket_id = (
-                await conn.execute(
-                    _NEW_TICKET_WITH_ARTICLE,
-                    dict(
-                        b_prefix=self.settings.number_prefix,
-                        incident_id=incident["id"],
-                        customer=incident["customer"],
-                        service=incident["service"],
-                        queue=queue,
-                        state="new",
-                        title=incident["title"],
-                        requester=incident["requester"],
-                        origin=incident["origin"],
-                        priority=incident["priority"],
-                        b_now=now,
-                        b_author=article[0],
-                        b_body=article[1],
-                        b_visible=False,
-                    ),
-                )
-            ).scalar_one()
+            params = dict(values, b_prefix=self.settings.number_prefix, b_now=now, b_author=article[0])
+            params.update(b_body=article[1], b_visible=False)
+            ticket_id = (await conn.execute(_NEW_TICKET_WITH_ARTICLE, params)).scalar_one()
             number = f"{self.settings.number_prefix}{ticket_id:06d}"
             if store_on_incident:
                 await update_by_id(conn, incidents, incident["id"], ticket=number)
             return number
+        external_key = bounded(f"{incident['key']}#{incident['id']}", 250) if desk else None
         res = await conn.execute(
-            _NEW_TICKET,
-            dict(
-                desk=desk,
-                external_key=bounded(f"{incident['key']}#{incident['id']}", 250) if desk else None,
-                incident_id=incident["id"],
-                customer=incident["customer"],
-                service=incident["service"],
-                queue=queue,
-                state="new",
-                title=incident["title"],
-                requester=incident["requester"],
-                origin=incident["origin"],
-                priority=incident["priority"],
-                created_at=now,
-                updated_at=now,
-            ),
+            _NEW_TICKET, dict(values, desk=desk, external_key=external_key, created_at=now, updated_at=now)
         )
         ticket_id = res.scalar_one()
         number = f"{self.settings.number_prefix}{ticket_id:06d}"
