@@ -3475,6 +3475,64 @@ CASES = [
             severity="s3",
         ),
     ),
+    case(
+        "am-db-down-writes-buffered",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "PostgresDown",
+            "PostgreSQL недоступен",
+            "exporter не может подключиться к PostgreSQL: запись журнала буферизуется в памяти сервисов "
+            "и будет дописана после восстановления.",
+            expr="pg_up == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-cache-down-db-serves",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "ShopCacheUnavailable", "Redis unavailable, requests go directly to PostgreSQL", expr="cache_errors > 0"
+        ),
+    ),
+    case(
+        "am-customers-cannot-order",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert(
+            "CheckoutFailuresSpike",
+            "Растут отказы оформления заказов",
+            "Покупатели не могут оформить заказ.",
+            expr="rate(checkout_failures_total[10m]) > 0.2",
+        ),
+    ),
+    case(
+        "zbx-russian-unable-to-get-data",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("WB-7: Не удаётся получить данные", item_key="mqtt[metrics]", severity="High"),
+    ),
+    case(
+        "zbx-russian-no-active-members",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert("Нет активных онушек", item_key="net.log", severity="Not classified"),
+    ),
+    case(
+        "zbx-russian-memory-percent",
+        "fault",
+        "capacity",
+        lambda: zbx_alert("Процент используемой оперативной памяти", item_key="mem.usage.percent", severity="Disaster"),
+    ),
+    case(
+        "am-russian-task-not-done",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert(
+            "ProcessingFailed", "Задача разбора не выполнена после повторов", expr="increase(tasks_failed[15m]) > 0"
+        ),
+    ),
 ]
 
 
