@@ -3698,6 +3698,47 @@ CASES = [
             severity="critical",
         ),
     ),
+    case(
+        "am-app-target-down",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("AppDown", "Marketplace API target down", expr='up{job="marketplace"} == 0', severity="page"),
+    ),
+    case(
+        "am-breaker-open-writes-succeed",
+        "fault",
+        None,
+        lambda: am_alert(
+            "KafkaCircuitBreakerOpen",
+            "The relay's Kafka producer circuit breaker is open",
+            "The relay cannot reach Kafka. Outbox rows keep accumulating (writes still succeed) "
+            "but nothing is being published.",
+            expr="kafka_circuit_breaker_state == 2",
+            severity="critical",
+        ),
+    ),
+    case(
+        "zbx-zero-online-nodes",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            'Pacemaker - zero "online nodes" count', item_key="pacemaker.nodes.online", severity="Disaster"
+        ),
+    ),
+    case(
+        "zbx-failover-cluster-not-online",
+        "incident",
+        "redundancy-lost",
+        lambda: zbx_alert(
+            'Failover Cluster "FS-CLU01" is not online', item_key='cluster.state["FS-CLU01"]', severity="Disaster"
+        ),
+    ),
+    case(
+        "zbx-broken-packages",
+        "fault",
+        "change-or-restart",
+        lambda: zbx_alert("Broken packages detected", item_key="apt.broken", severity="High"),
+    ),
 ]
 
 
