@@ -79,6 +79,32 @@ def _new_ticket_with_article() -> Any:
 _NEW_TICKET_WITH_ARTICLE = _new_ticket_with_article()
 
 
+def _with_article(change: Any) -> Any:
+    """PostgreSQL: `change` (an UPDATE of a ticket returning its columns) and, for a ticket no remote desk
+    mirrors, the article in the same statement. Returns the ticket's columns (no row: nothing changed, no
+    article written). A mirrored ticket gets its article from `_article`, which queues the mirror's note."""
+    t = change.cte("t")
+    article = (
+        insert(articles)
+        .from_select(
+            ["ticket_id", "author", "body", "visible_to_customer", "created_at"],
+            select(
+                t.c.id,
+                bindparam("b_author", type_=articles.c.author.type),
+                bindparam("b_body", type_=articles.c.body.type),
+                bindparam("b_visible", type_=articles.c.visible_to_customer.type),
+                bindparam("b_now", type_=articles.c.created_at.type),
+            ).where(t.c.desk.is_(None)),
+        )
+        .cte("article")
+    )
+    return select(t).add_cte(article)
+
+
+_SET_STATE_WITH_ARTICLE = _with_article(_SET_STATE)
+_TOUCH_TICKET_WITH_ARTICLE = _with_article(_TOUCH_TICKET)
+
+
 class BuiltinDesk:
     """Ticket states: `new` (nobody has taken it) -> `in_progress` (an engineer took it) -> `resolved` -> `closed`;
     a relapse brings a resolved ticket back to `in_progress` if it had been taken, else to `new`."""
@@ -188,6 +214,14 @@ class BuiltinDesk:
         visible_to_customer: bool = False,
     ) -> None:
         # one statement marks the ticket updated and reads what the article and the mirror need
+        if conn.dialect.name == "postgresql":  # and writes the article of a ticket nothing mirrors
+            params = dict(
+                b_incident=incident_id, b_now=now, b_author=author, b_body=body, b_visible=visible_to_customer
+            )
+            t = (await conn.execute(_TOUCH_TICKET_WITH_ARTICLE, params)).mappings().first()
+            if t is not None and t["desk"]:
+                await self._article(conn, t, author, body, now, visible_to_customer)
+            return
         t = (await conn.execute(_TOUCH_TICKET, {"b_incident": incident_id, "b_now": now})).mappings().first()
         if t is not None:
             await self._article(conn, t, author, body, now, visible_to_customer)
@@ -229,11 +263,18 @@ class BuiltinDesk:
         article: tuple[str, str] | None = None,
     ) -> None:
         """Move the ticket to `state`, then add the article (author, body) if given."""
-        t = (
-            (await conn.execute(_SET_STATE, {"b_incident": incident_id, "b_state": state, "b_now": now}))
-            .mappings()
-            .first()
-        )
+        params: dict[str, Any] = {"b_incident": incident_id, "b_state": state, "b_now": now}
+        if article is not None and conn.dialect.name == "postgresql":
+            # the state change and the article of a ticket nothing mirrors in one statement
+            params.update(b_author=article[0], b_body=article[1], b_visible=False)
+            t = (await conn.execute(_SET_STATE_WITH_ARTICLE, params)).mappings().first()
+            if t is not None:
+                if t["desk"]:
+                    await self._mirror(conn, t, "state", now, state=state)
+                    await self._article(conn, t, article[0], article[1], now, False)
+                return
+        else:
+            t = (await conn.execute(_SET_STATE, params)).mappings().first()
         if t is not None:
             await self._mirror(conn, t, "state", now, state=state)
             if article is not None:  # the state change has marked the ticket updated

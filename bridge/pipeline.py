@@ -926,12 +926,14 @@ class Pipeline:
             now = _after_locks(now)
             view = None
             if inc is not None:
-                # ids are positive: -1 stands for "no row of its own" (every firing alert counts)
-                other, inc["dependents_firing"] = (
-                    await conn.execute(
-                        _OTHER_FIRING, {"b_incident": inc["id"], "b_row": -1 if row_id is None else row_id}
-                    )
-                ).one()
+                other = 0  # what else fires matters only to a recovery or a close at the source
+                if a.status is not AlertStatus.FIRING:
+                    # ids are positive: -1 stands for "no row of its own" (every firing alert counts)
+                    other, inc["dependents_firing"] = (
+                        await conn.execute(
+                            _OTHER_FIRING, {"b_incident": inc["id"], "b_row": -1 if row_id is None else row_id}
+                        )
+                    ).one()
                 view = IncidentView(
                     state=inc["state"],
                     kind=inc["kind"],
