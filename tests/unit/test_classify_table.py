@@ -3739,6 +3739,127 @@ CASES = [
         "change-or-restart",
         lambda: zbx_alert("Broken packages detected", item_key="apt.broken", severity="High"),
     ),
+    case(
+        "am-cluster-fewer-nodes-than-configured",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "BrokerClusterDown",
+            "Broker cluster down (instance mq-exporter.shop.example:9419)",
+            "Fewer than 3 nodes running in the broker cluster",
+            "sum(broker_running) < 3",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-floating-ip-unassigned",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "FloatingIpNotAssigned",
+            "Floating IP not assigned",
+            "Public IP 203.0.113.7 is not assigned to any server.",
+            "cloud_floating_ip_active == 0",
+        ),
+    ),
+    case(
+        "am-processor-errors-detected",
+        "fault",
+        "hardware-or-infra-errors",
+        lambda: am_alert(
+            "NodeProcessorError",
+            "CPU errors detected",
+            "CPU error(s) reported by the node's health check.",
+            'node_health{check="cpu"} > 0',
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-error-log-entries",
+        "fault",
+        "hardware-or-infra-errors",
+        lambda: am_alert(
+            "AppErrorLogLines",
+            "Error log entries on app-02",
+            "Error or critical log lines written in the last 10 minutes",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-open-files-over-share-of-capacity",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "SearchOpenIndicesCritical",
+            "Open indices critical",
+            "Number of open indices exceeds 85% of the node capacity",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-leader-not-elected",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: am_alert("DcsLeader", "DcsLeader", "A DCS leader has not been elected", severity="critical"),
+    ),
+    case(
+        "am-insert-timeouts",
+        "incident",
+        "latency-breach",
+        lambda: am_alert(
+            "ShardSyncInsertionTimeoutExceeded",
+            "Sync insertion timeouts increased",
+            "Synchronous inserts into a distributed table time out after connecting.",
+        ),
+    ),
+    case(
+        "am-store-down-count",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("KvOfflineStores", "KV cluster offline stores", "", "sum(kv_cluster_store_down_count) > 0"),
+    ),
+    case(
+        "am-system-time-went-backwards",
+        "fault",
+        "time-sync",
+        lambda: am_alert("TsoSystemTimeSlow", "system time slow on the timestamp server", "the clock went backwards"),
+    ),
+    case(
+        "zbx-leadership-setup-failures",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert(
+            "Secrets: High frequency of leadership setup failures",
+            item_name="Leadership setup failed, counter",
+        ),
+    ),
+    case(
+        "zbx-zabbix-pinger-processes-busy",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert(
+            "Zabbix icmp pinger processes more than 75% busy",
+            item_key="zabbix[process,icmp pinger,avg,busy]",
+        ),
+    ),
+    case(
+        "zbx-licence-has-been-expired",
+        "incident",
+        "certificate-expired",
+        lambda: zbx_alert("NGFW: Anti-Bot: License has been expired", item_key="fw.license.exp[antibot]"),
+    ),
+    case(
+        "zbx-licence-bracket-has-expired",
+        "incident",
+        "certificate-expired",
+        lambda: zbx_alert("FW-01: License [DNS Security]: Has expired", severity="High"),
+    ),
+    case(
+        "zbx-licence-status-unsuccessful",
+        "incident",
+        "certificate-expired",
+        lambda: zbx_alert("Firewall: Service [AntiSpam]: License status is unsuccessful"),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ def test_corpus_rows_are_well_formed() -> None:
             assert row["id"] not in ids
             ids.add(row["id"])
             assert len(score.PARSERS[row["source"]](row["body"])) == 1
-    assert len(ids) > 9000
+    assert len(ids) > 9400
 
 
 @pytest.mark.parametrize("source", ["all", "alertmanager", "zabbix"])
@@ -40,8 +40,8 @@ def test_scores_hold(source: str) -> None:
     s = score.score("all")[source]
     assert s.total > 400
     # where the scores stand with every batch in, the newest ones scored before (or barely after) tuning:
-    # all 95.5 % / 93.8 % / 3.8 %, alertmanager 94.6 % / 93.2 % / 4.8 %, zabbix 96.8 % / 94.8 % / 2.5 %
-    floors = {"all": (0.954, 0.937, 0.039), "alertmanager": (0.944, 0.931, 0.049), "zabbix": (0.967, 0.947, 0.026)}
+    # all 95.7 % / 93.9 % / 3.6 %, alertmanager 94.7 % / 93.3 % / 4.7 %, zabbix 97.0 % / 94.9 % / 2.4 %
+    floors = {"all": (0.956, 0.938, 0.037), "alertmanager": (0.946, 0.932, 0.048), "zabbix": (0.969, 0.948, 0.025)}
     floor = floors[source]
     assert s.accuracy >= floor[0], s.errors
     assert s.recall >= floor[1], [e for e in s.errors if e["want"] == "incident"]
