@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -57,6 +59,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# A pooled connection idle longer than this is tested before use (a round trip); one in steady use is not.
+PING_AFTER_IDLE = 2.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Test a pooled connection before use only if it sat idle: a ping on every checkout costs three round trips
+    (begin, a statement, rollback) per transaction, as much as the work of many. A connection the server dropped
+    while in steady use fails its statement instead; the pool then replaces every connection older than the
+    failure, and the request gets 503, as during the outage itself."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool drops it and checks out another
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
+
+
 class Database:
     """The async engine plus what differs between SQLite and PostgreSQL."""
 
@@ -70,9 +101,8 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         else:
-            self.engine = create_async_engine(
-                async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10
-            )
+            self.engine = create_async_engine(async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
+            _ping_when_idle(self.engine)
         # SQLite takes one writer at a time: queue writers here rather than spin on its lock.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
