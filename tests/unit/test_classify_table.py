@@ -3860,6 +3860,106 @@ CASES = [
         "certificate-expired",
         lambda: zbx_alert("Firewall: Service [AntiSpam]: License status is unsuccessful"),
     ),
+    case(
+        "am-conntrack-table-near-limit",
+        "fault",
+        "capacity",
+        lambda: am_alert(
+            "NodeConntrackTableFull",
+            "Number of tracked connections is near the limit",
+            "The nf_conntrack table is 71% full.",
+        ),
+    ),
+    case(
+        "am-etcd-one-more-member-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "EtcdInsufficientMembers",
+            "etcd cluster insufficient members",
+            "If one more etcd member goes down the cluster will be unavailable",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-cni-policy-delay",
+        "fault",
+        "tooling-down",
+        lambda: am_alert(
+            "CiliumPolicyImplementationDelay",
+            "Cilium policy implementation delay",
+            "P99 policy deployment delay exceeds 60 seconds.",
+        ),
+    ),
+    case(
+        "am-cni-dns-error-rate",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "CiliumHubbleDnsErrors",
+            "Cilium Hubble high DNS error rate",
+            "Hubble observes more than 10% DNS error responses.",
+        ),
+    ),
+    case(
+        "am-no-workers-registered",
+        "incident",
+        "redundancy-lost",
+        lambda: am_alert(
+            "StreamNoWorkersRegistered",
+            "Stream processing: no workers registered",
+            "No task workers are registered with the coordinator.",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-tracing-storage-unavailable",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert("JaegerStorageUnavailable", "Jaeger storage completely unavailable", severity="critical"),
+    ),
+    case(
+        "am-operator-reconcile-errors",
+        "fault",
+        "tooling-down",
+        lambda: am_alert("OperatorReconcileErrors", "Too many errors at reconcile loop of operator: 0.2"),
+    ),
+    case(
+        "am-errors-for-vminsert",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert("VmRpcErrors", "Too many RPC errors for vminsert (instance vminsert-02:8480)"),
+    ),
+    case(
+        "am-domain-cannot-probe",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert("DomainProbeFailure", "example.org: cannot probe", "Domain example.org is not valid."),
+    ),
+    case(
+        "zbx-solar-load-overcurrent-flag",
+        "incident",
+        "load-disconnected",
+        lambda: zbx_alert('Status: Device has "overcurrent" load faults flag', severity="High"),
+    ),
+    case(
+        "zbx-inverter-voltage-disconnect-flag",
+        "incident",
+        "load-disconnected",
+        lambda: zbx_alert('Status: Device has "lowVoltageDisconnect" faults flag', severity="High"),
+    ),
+    case(
+        "zbx-solar-load-critical-state",
+        "incident",
+        "load-disconnected",
+        lambda: zbx_alert("Load: Device load in critical state", item_key="load.state[loadState.0]", severity="High"),
+    ),
+    case(
+        "zbx-solar-controller-reset-flag",
+        "fault",
+        "hardware-health",
+        lambda: zbx_alert('Status: Device has "controllerWasReset" faults flag', severity="High"),
+    ),
 ]
 
 
