@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, or_, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -212,6 +212,42 @@ _EVENTS = insert(alert_events).returning(alert_events.c.id, sort_by_parameter_or
 # one row per event, run for a whole batch at once (executemany): one statement whatever the outcomes
 _OUTCOME = update(alert_events).where(alert_events.c.id == bindparam("b_id")).values(outcome=bindparam("b_outcome"))
 _ACTIVE = select(incidents).where(incidents.c.active_key == bindparam("b_key")).with_for_update()
+_INC = "inc_"  # the prefix of the incident's columns read with the alert's row
+
+
+# the alert's columns `_alert_row` writes; in `_with_active_incident` each is bound as "v_" + its name
+_ALERT_VALUES = (
+    "customer",
+    "source",
+    "identity",
+    "status",
+    "name",
+    "title",
+    "host",
+    "severity",
+    "labels",
+    "last_order",
+    "occurrences",
+    "first_seen",
+    "last_seen",
+    "starts_at",
+    "last_event_id",
+)
+
+
+def _with_active_incident() -> Any:
+    """PostgreSQL: the alert's upsert (as `Pipeline._upsert_alert`) and the read of its key's active incident
+    (`_ACTIVE`) in one statement; the incident's columns come prefixed with `_INC`, all None when there is
+    none. Parameters: "v_" + each of `_ALERT_VALUES`, and b_key."""
+    ins = pg_insert(alerts).values({c: bindparam("v_" + c, type_=alerts.c[c].type) for c in _ALERT_VALUES})
+    upsert = ins.on_conflict_do_update(
+        index_elements=["customer", "source", "identity"], set_={"last_event_id": ins.excluded.last_event_id}
+    ).returning(*alerts.c)
+    a = upsert.cte("a")
+    i = _ACTIVE.lateral("i")
+    return select(a, *(i.c[c.name].label(_INC + c.name) for c in incidents.c)).select_from(a.outerjoin(i, true()))
+
+
 # the incident's other firing alerts of its own, and its firing dependents (attached from another incident)
 _OTHER_FIRING = (
     select(
@@ -280,6 +316,8 @@ class Pipeline:
         self._upsert_alert = upsert.on_conflict_do_update(
             index_elements=["customer", "source", "identity"], set_={"last_event_id": upsert.excluded.last_event_id}
         ).returning(*alerts.c)
+        # PostgreSQL: the upsert also reads (and locks, after the alert's row) the key's open incident
+        self._upsert_alert_and_incident = None if db.is_sqlite else _with_active_incident()
         self._insert_incident = (
             _insert(db, incidents)
             .on_conflict_do_nothing(index_elements=["active_key"])
@@ -637,7 +675,8 @@ class Pipeline:
             )
         order = order_of(a, now)
         # a release must not mark a row another replica already took up: it reads first, writes after checking
-        row, is_new = await self._alert_row(conn, p, now, order, None if release else event_id)
+        found: dict[str, Any] = {}
+        row, is_new = await self._alert_row(conn, p, now, order, None if release else event_id, found)
         now = _after_locks(now)
         if release and not row["suppressed"]:
             return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
@@ -659,7 +698,9 @@ class Pipeline:
             if attached is not None:
                 return attached
         joined = row["incident_id"] if not row["attached"] else None
-        return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order, joined)
+        return await self._settle(
+            conn, p, alert_was, stale, now, row["id"], is_new, order, joined, found.get("incident")
+        )
 
     async def _attached(
         self,
@@ -904,12 +945,14 @@ class Pipeline:
         is_new: bool = False,
         order: float = 0.0,
         joined: int | None = None,
+        active: dict[str, Any] | None = None,
     ) -> Outcome:
         """Move the incident of `p.key` (or the one the alert joined) through the state machine for what
-        arrived, and persist it."""
+        arrived, and persist it. `active`: the key's open incident, already read and locked (None: read it
+        here; an incident another transaction opened after the caller's statement began is seen only so)."""
         a, v = p.alert, p.verdict
-        for _attempt in range(3):
-            inc = await self._active_incident(conn, p.key)
+        for attempt in range(3):
+            inc = active if attempt == 0 and active is not None else await self._active_incident(conn, p.key)
             if inc is None and joined is not None:  # it joined another source's incident for the same problem
                 got = (
                     (
@@ -983,7 +1026,13 @@ class Pipeline:
         raise RuntimeError(f"could not settle the incident for {p.key} after concurrent changes")
 
     async def _alert_row(
-        self, conn: AsyncConnection, p: Prepared, now: datetime, order: float, event_id: int | None = None
+        self,
+        conn: AsyncConnection,
+        p: Prepared,
+        now: datetime,
+        order: float,
+        event_id: int | None = None,
+        found: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """The alert's row, created if new, locked; with `event_id`, also marked as last carried by that event
         (one statement: an upsert that returns the row)."""
@@ -1006,6 +1055,15 @@ class Pipeline:
             last_event_id=event_id,
         )
         if event_id is not None:
+            if found is not None and self._upsert_alert_and_incident is not None:
+                params = {"v_" + c: values[c] for c in _ALERT_VALUES} | {"b_key": p.key}
+                if len(params) != len(values) + 1:  # a column written above but not bound in the statement
+                    raise RuntimeError(f"_ALERT_VALUES is not the columns written: {sorted(values)}")
+                both = dict((await conn.execute(self._upsert_alert_and_incident, params)).mappings().one())
+                row = {k: v for k, v in both.items() if not k.startswith(_INC)}
+                if both[_INC + "id"] is not None:  # what `_settle` would read first, locked as it would lock it
+                    found["incident"] = {c.name: both[_INC + c.name] for c in incidents.c}
+                return row, row["occurrences"] == 0 and row["status"] == "new"
             got = (await conn.execute(self._upsert_alert, values)).mappings().one()
             # a row nothing has counted yet is new (a source update for an unknown alert leaves one so,
             # and is handled the same way again)
@@ -1021,8 +1079,8 @@ class Pipeline:
             .where(alerts.c.customer == p.customer.id, alerts.c.source == a.source, alerts.c.identity == a.identity)
             .with_for_update()
         )
-        row = (await conn.execute(q)).mappings().one()
-        return dict(row), inserted is not None
+        locked = (await conn.execute(q)).mappings().one()
+        return dict(locked), inserted is not None
 
     async def _active_incident(self, conn: AsyncConnection, key: str) -> dict[str, Any] | None:
         row = (await conn.execute(_ACTIVE, {"b_key": key})).mappings().first()
