@@ -34,7 +34,7 @@ from bridge.schema import (
     outbox,
     redundancy_state,
 )
-from bridge.statements import Inc, update_by_id
+from bridge.statements import Inc, update_by_id, update_pair
 from classifier import Classification, Classifier, Customer, Service, UnknownCustomer
 from classifier.inventory import norm_host
 from classifier.sla import deadlines
@@ -1017,11 +1017,10 @@ class Pipeline:
                     await self._touch_alert(conn, row_id, p, t.alert_state_changed, order, None, now, stale)
                 return out
             out.incident_id, out.ticket, out.kind = inc["id"], inc["ticket"], inc["kind"]
-            await self._apply(conn, p, inc, t.action, t.why, t.notice, now, out)
-            if row_id is not None:
-                await self._touch_alert(
-                    conn, row_id, p, t.alert_state_changed, order, inc["id"], now, stale, counts=t.counts
-                )
+            touch = None
+            if row_id is not None:  # the alert's row is written with the incident's, last
+                touch = (row_id, self._touch_values(p, t.alert_state_changed, order, inc["id"], now, stale, t.counts))
+            await self._apply(conn, p, inc, t.action, t.why, t.notice, now, out, touch)
             return out
         raise RuntimeError(f"could not settle the incident for {p.key} after concurrent changes")
 
@@ -1098,6 +1097,20 @@ class Pipeline:
         stale: bool,
         counts: bool = False,
     ) -> None:
+        values = self._touch_values(p, changed, order, incident_id, now, stale, counts)
+        await update_by_id(conn, alerts, alert_id, **values)
+
+    @staticmethod
+    def _touch_values(
+        p: Prepared,
+        changed: bool,
+        order: float,
+        incident_id: int | None,
+        now: datetime,
+        stale: bool,
+        counts: bool = False,
+    ) -> dict[str, Any]:
+        """What an alert's row gets once its incident is settled."""
         a, m = p.alert, p.verdict.member
         values: dict[str, Any] = {"last_seen": now}
         if a.status is not AlertStatus.UPDATE:
@@ -1118,7 +1131,7 @@ class Pipeline:
                 values["ends_at"] = None
                 if a.starts_at:
                     values["starts_at"] = a.starts_at
-        await update_by_id(conn, alerts, alert_id, **values)
+        return values
 
     async def _open(
         self, conn: AsyncConnection, p: Prepared, now: datetime, previous_id: int | None
@@ -1209,7 +1222,11 @@ class Pipeline:
         notice: Notice | None,
         now: datetime,
         out: Outcome,
+        touch: tuple[int, dict[str, Any]] | None = None,
     ) -> None:
+        """Persist `action` on the incident: its ticket, notices and one update of its row. `touch`: the alert's
+        row id and the values `_touch_values` made for it, written here (with the incident's update when it can
+        go in the same statement)."""
         a = p.alert
         author = self.settings.system_requester
         values: dict[str, Any] = {"updated_at": now}
@@ -1236,12 +1253,12 @@ class Pipeline:
             if action is Action.RESOLVE and flap.flapping and a.update is None:
                 # recovered, but it flaps: resolve only once it stays quiet
                 values["settle_at"] = now + timedelta(seconds=life.flap_settle)
-                await update_by_id(conn, incidents, inc["id"], **values)
+                await self._write(conn, inc["id"], values, touch)
                 out.action, out.why = "hold", f"flapping: resolves if quiet until {values['settle_at']:%H:%M} UTC"
                 return
         if action is Action.ATTACH and settling:
             values["settle_at"] = None  # fires again before settling: stays open, quietly
-            await update_by_id(conn, incidents, inc["id"], **values, occurrences=Inc())
+            await self._write(conn, inc["id"], {**values, "occurrences": Inc()}, touch)
             return
         if action in (Action.OPEN, Action.SUPERSEDE, Action.REPEAT, Action.ATTACH, Action.REOPEN):
             values["occurrences"] = Inc()
@@ -1307,8 +1324,17 @@ class Pipeline:
             out.notices = await self._queue_notices(
                 conn, p.customer, inc, notice, action, episode, now, times=times, pending=values
             )
-        # one update of the incident for everything this alert changed on it
-        await update_by_id(conn, incidents, inc["id"], **values)
+        # one update of the incident for everything this alert changed on it, with the alert's own if given
+        await self._write(conn, inc["id"], values, touch)
+
+    @staticmethod
+    async def _write(
+        conn: AsyncConnection, incident_id: int, values: dict[str, Any], touch: tuple[int, dict[str, Any]] | None
+    ) -> None:
+        if touch is None:
+            await update_by_id(conn, incidents, incident_id, **values)
+        else:
+            await update_pair(conn, (incidents, incident_id, values), (alerts, touch[0], touch[1]))
 
     async def _rate_limit(self, conn: AsyncConnection, incident_id: int, now: datetime) -> float:
         """Seconds to wait so the curator hears of one incident at most once per `min_notice_interval`."""

@@ -281,3 +281,28 @@ async def test_ticket_numbers_past_six_digits_match_their_ticket(pg_database_url
     assert status == 200, body
     numbers = sorted(i["ticket"] for i in await api.incidents(customer="acme"))
     assert any(n.endswith("000041") for n in numbers), numbers
+
+
+async def test_update_pair_writes_both_rows(api: Api) -> None:
+    """The incident's update and its alert's, in one statement on PostgreSQL and two on SQLite, each with its
+    own values (counters added to, plain values set) and nothing else changed."""
+    from sqlalchemy import select
+
+    from bridge.schema import alerts, incidents
+    from bridge.statements import Inc, update_pair
+
+    await api.am(bodies.website())
+    [inc] = await api.incidents()
+    async with api.svc.db.read() as conn:
+        alert_id, seen = (await conn.execute(select(alerts.c.id, alerts.c.occurrences))).one()
+    async with api.svc.db.transaction() as conn:
+        await update_pair(
+            conn,
+            (incidents, inc["id"], {"occurrences": Inc(5), "title": "paired"}),
+            (alerts, alert_id, {"occurrences": Inc(2), "severity": "paired"}),
+        )
+    async with api.svc.db.read() as conn:
+        got_inc = (await conn.execute(select(incidents.c.occurrences, incidents.c.title))).one()
+        got_alert = (await conn.execute(select(alerts.c.occurrences, alerts.c.severity, alerts.c.title))).one()
+    assert tuple(got_inc) == (inc["occurrences"] + 5, "paired")
+    assert got_alert[:2] == (seen + 2, "paired") and got_alert[2] != "paired"
