@@ -3960,6 +3960,89 @@ CASES = [
         "hardware-health",
         lambda: zbx_alert('Status: Device has "controllerWasReset" faults flag', severity="High"),
     ),
+    case(
+        "am-backend-requests-queuing-up",
+        "fault",
+        "saturation",
+        lambda: am_alert("LbBackendRequestQueued", "Requests are queuing up on the shop backend", severity="critical"),
+    ),
+    case(
+        "am-fewer-master-nodes-running",
+        "fault",
+        "cluster-member",
+        lambda: am_alert(
+            "SearchTooFewMasters",
+            "Search cluster running on less than 3 master nodes",
+            "There are only 2 < 3 search master nodes running in cluster logs-prod",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-cache-cluster-slots-fail",
+        "incident",
+        "quorum-or-leader-lost",
+        lambda: am_alert("CacheClusterSlotFail", "Cache cluster has slots fail", "", "cluster_slots_fail > 0"),
+    ),
+    case(
+        "am-certificate-expired-by-expression",
+        "incident",
+        "certificate-expired",
+        lambda: am_alert(
+            "TlsCertificateExpired",
+            "TLS certificate expired (instance https://portal.example)",
+            "",
+            "probe_ssl_earliest_cert_expiry - time() <= 0",
+        ),
+    ),
+    case(
+        "am-external-uptime-check-failing",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert("UptimeCheckFailing", "external uptime check failing", "", "uptime_check_up == 0"),
+    ),
+    case(
+        "am-chinese-deadlocks",
+        "incident",
+        "user-path-errors",
+        lambda: am_alert("PgDeadlocks", "[P1]-MySQL存在死锁", "实例为erp-db的死锁数量已大于5", severity="error"),
+    ),
+    case(
+        "am-clients-experience-delays",
+        "incident",
+        "user-path-latency",
+        lambda: am_alert(
+            "PoolerHighWaitTime",
+            "Clients are experiencing significant delays, which could indicate connection pool saturation.",
+        ),
+    ),
+    case(
+        "am-chinese-rabbitmq-node-down",
+        "fault",
+        "cluster-member",
+        lambda: am_alert("RabbitNodeDown", "[P0]-Rabbitmq 节点宕机", "RabbitMQ实例宕机，请检查", severity="error"),
+    ),
+    case(
+        "zbx-volume-health-fault",
+        "incident",
+        "storage-offline",
+        lambda: zbx_alert("Volume [vd01]: Volume health is in fault state"),
+    ),
+    case(
+        "zbx-disk-group-quarantined-still-tolerant",
+        "fault",
+        "default-not-severe",
+        lambda: zbx_alert(
+            "Disk group [dg02]: Disk group is quarantined with an inaccessible disk",
+            description="The disk group has one inaccessible disk. It is fault tolerant but degraded.",
+            severity="Warning",
+        ),
+    ),
+    case(
+        "zbx-errors-in-method-requests-to-api",
+        "fault",
+        "monitoring-itself",
+        lambda: zbx_alert("There are errors in method requests to API", severity="High"),
+    ),
 ]
 
 
@@ -4054,6 +4137,9 @@ RU_TRIGGERS = [
     ("Канал [Двор]: Потеря сигнала ≥5 раз за 1ч", "fault"),
     ("Память, занимаемая rphost.exe, превышает 80 от всей памяти", "fault"),
     ("Пул tank имеет статус degraded на ноде pve2", "fault"),
+    ("Бумага застряла в лотке 2 на mfu-buh", "incident"),
+    ("Статус системы: авария", "fault"),
+    ("Обнаружены ошибки в логах сервера app-01", "fault"),
 ]
 
 
