@@ -4043,6 +4043,61 @@ CASES = [
         "monitoring-itself",
         lambda: zbx_alert("There are errors in method requests to API", severity="High"),
     ),
+    case(
+        "am-db-down-or-exporter-cannot-collect",
+        "incident",
+        "endpoint-down",
+        lambda: am_alert(
+            "MysqlDown", "Mysql instance is Down or exporter user cannot collect data", "", "mysql_up == 0"
+        ),
+    ),
+    case(
+        "am-connection-failures-high",
+        "incident",
+        "errors-now",
+        lambda: am_alert(
+            "DbConnectionFailuresHigh",
+            "More than 10 client connection failures in 5 minutes",
+            "",
+            "delta(mysql_global_status_aborted_connects[5m]) > 10",
+        ),
+    ),
+    case(
+        "am-rabbitmq-disk-free-limit-alarm",
+        "incident",
+        None,
+        lambda: am_alert(
+            "RabbitMQDiskAlarmCritical",
+            "RabbitMQ Disk Free Limit Alarm",
+            "Disk low-space alarm active on mq01:15692.",
+            "rabbitmq_alarms_disk_free_watermark == 1",
+            severity="critical",
+        ),
+    ),
+    case(
+        "am-chinese-backup-missing",
+        "fault",
+        "backup-or-job-failed",
+        lambda: am_alert("RedisRdbLost", "redis备份丢失", "redis实例超过24小时未备份", severity="critical"),
+    ),
+    case(
+        "am-chinese-memory-over-percent",
+        "fault",
+        "saturation",
+        lambda: am_alert("EsNodeAlert", "内存超过百分之80", "处理：es主机查看内存使用点", severity="critical"),
+    ),
+    case(
+        "am-cluster-health-checks-timed-out",
+        "fault",
+        "monitoring-itself",
+        lambda: am_alert(
+            "EsHealthTimedOut",
+            "es集群健康检查超时",
+            "Number of cluster health checks timed out > 0",
+            "elasticsearch_cluster_health_timed_out > 0",
+            severity="critical",
+        ),
+    ),
 ]
 
 
