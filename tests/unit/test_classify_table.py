@@ -4098,6 +4098,30 @@ CASES = [
             severity="critical",
         ),
     ),
+    case(
+        "zbx-hypervisor-storage-not-available",
+        "incident",
+        "storage-offline",
+        lambda: zbx_alert("Storage [local-lvm] not available", item_key="proxmox.storage.active[local-lvm]"),
+    ),
+    case(
+        "zbx-printer-error-state",
+        "incident",
+        "printer-stopped",
+        lambda: zbx_alert("Printer reports an error state", severity="Warning"),
+    ),
+    case(
+        "zbx-dhcp-scope-high-volume-of-leases",
+        "fault",
+        "saturation",
+        lambda: zbx_alert("DHCP: Scope [10.0.0.0]: High volume of leases", severity="High"),
+    ),
+    case(
+        "zbx-firewall-ha-auto-sync-disabled",
+        "fault",
+        "cluster-member",
+        lambda: zbx_alert("HA Auto Sync- fw-01.shop.example - Disable", severity="High"),
+    ),
 ]
 
 
