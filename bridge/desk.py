@@ -38,6 +38,21 @@ _ARTICLE = insert(articles).returning(articles.c.id)
 _NEW_TICKET = insert(tickets).returning(tickets.c.id)
 
 
+def _article_of(ticket_id: Any) -> Any:
+    """PostgreSQL: the SELECT an article is inserted from, for the ticket whose id is `ticket_id` (a column of a
+    CTE); parameters b_author, b_body, b_visible, b_now."""
+    return select(
+        ticket_id,
+        bindparam("b_author", type_=articles.c.author.type),
+        bindparam("b_body", type_=articles.c.body.type),
+        bindparam("b_visible", type_=articles.c.visible_to_customer.type),
+        bindparam("b_now", type_=articles.c.created_at.type),
+    )
+
+
+_ARTICLE_COLUMNS = ["ticket_id", "author", "body", "visible_to_customer", "created_at"]
+
+
 def _new_ticket_with_article() -> Any:
     """PostgreSQL: a ticket (its number made from its id, as `open_ticket` makes it) and its first article in
     one statement, for a ticket no remote desk mirrors. Returns the ticket's id."""
@@ -60,20 +75,7 @@ def _new_ticket_with_article() -> Any:
         .returning(tickets.c.id)
         .cte("new_ticket")
     )
-    return (
-        insert(articles)
-        .from_select(
-            ["ticket_id", "author", "body", "visible_to_customer", "created_at"],
-            select(
-                ticket.c.id,
-                bindparam("b_author", type_=articles.c.author.type),
-                bindparam("b_body", type_=articles.c.body.type),
-                bindparam("b_visible", type_=articles.c.visible_to_customer.type),
-                bindparam("b_now", type_=articles.c.created_at.type),
-            ),
-        )
-        .returning(articles.c.ticket_id)
-    )
+    return insert(articles).from_select(_ARTICLE_COLUMNS, _article_of(ticket.c.id)).returning(articles.c.ticket_id)
 
 
 _NEW_TICKET_WITH_ARTICLE = _new_ticket_with_article()
@@ -85,18 +87,7 @@ def _with_article(change: Any) -> Any:
     article written). A mirrored ticket gets its article from `_article`, which queues the mirror's note."""
     t = change.cte("t")
     article = (
-        insert(articles)
-        .from_select(
-            ["ticket_id", "author", "body", "visible_to_customer", "created_at"],
-            select(
-                t.c.id,
-                bindparam("b_author", type_=articles.c.author.type),
-                bindparam("b_body", type_=articles.c.body.type),
-                bindparam("b_visible", type_=articles.c.visible_to_customer.type),
-                bindparam("b_now", type_=articles.c.created_at.type),
-            ).where(t.c.desk.is_(None)),
-        )
-        .cte("article")
+        insert(articles).from_select(_ARTICLE_COLUMNS, _article_of(t.c.id).where(t.c.desk.is_(None))).cte("article")
     )
     return select(t).add_cte(article)
 

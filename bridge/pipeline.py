@@ -1014,7 +1014,8 @@ class Pipeline:
                 out.opened = True
             if inc is None:  # IGNORE without an incident
                 if row_id is not None and (not is_new or a.status is not AlertStatus.UPDATE):
-                    await self._touch_alert(conn, row_id, p, t.alert_state_changed, order, None, now, stale)
+                    touched = self._touch_values(p, t.alert_state_changed, order, None, now, stale)
+                    await update_by_id(conn, alerts, row_id, **touched)
                 return out
             out.incident_id, out.ticket, out.kind = inc["id"], inc["ticket"], inc["kind"]
             touch = None
@@ -1084,21 +1085,6 @@ class Pipeline:
     async def _active_incident(self, conn: AsyncConnection, key: str) -> dict[str, Any] | None:
         row = (await conn.execute(_ACTIVE, {"b_key": key})).mappings().first()
         return dict(row) if row else None
-
-    async def _touch_alert(
-        self,
-        conn: AsyncConnection,
-        alert_id: int,
-        p: Prepared,
-        changed: bool,
-        order: float,
-        incident_id: int | None,
-        now: datetime,
-        stale: bool,
-        counts: bool = False,
-    ) -> None:
-        values = self._touch_values(p, changed, order, incident_id, now, stale, counts)
-        await update_by_id(conn, alerts, alert_id, **values)
 
     @staticmethod
     def _touch_values(
