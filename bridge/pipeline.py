@@ -675,8 +675,7 @@ class Pipeline:
             )
         order = order_of(a, now)
         # a release must not mark a row another replica already took up: it reads first, writes after checking
-        found: dict[str, Any] = {}
-        row, is_new = await self._alert_row(conn, p, now, order, None if release else event_id, found)
+        row, is_new, active = await self._alert_row(conn, p, now, order, None if release else event_id)
         now = _after_locks(now)
         if release and not row["suppressed"]:
             return Outcome(a.identity, Action.IGNORE.value, "already released from maintenance", p.customer.id)
@@ -698,9 +697,7 @@ class Pipeline:
             if attached is not None:
                 return attached
         joined = row["incident_id"] if not row["attached"] else None
-        return await self._settle(
-            conn, p, alert_was, stale, now, row["id"], is_new, order, joined, found.get("incident")
-        )
+        return await self._settle(conn, p, alert_was, stale, now, row["id"], is_new, order, joined, active)
 
     async def _attached(
         self,
@@ -1032,10 +1029,10 @@ class Pipeline:
         now: datetime,
         order: float,
         event_id: int | None = None,
-        found: dict[str, Any] | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """The alert's row, created if new, locked; with `event_id`, also marked as last carried by that event
-        (one statement: an upsert that returns the row)."""
+    ) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+        """The alert's row, created if new, locked, whether it is new, and (PostgreSQL, with `event_id`) its key's
+        open incident, read and locked in the same statement (None: none, or not read here). With `event_id`, the
+        row is also marked as last carried by that event (one statement: an upsert that returns the row)."""
         a = p.alert
         values = dict(
             customer=p.customer.id,
@@ -1055,19 +1052,19 @@ class Pipeline:
             last_event_id=event_id,
         )
         if event_id is not None:
-            if found is not None and self._upsert_alert_and_incident is not None:
+            if self._upsert_alert_and_incident is not None:
                 params = {"v_" + c: values[c] for c in _ALERT_VALUES} | {"b_key": p.key}
                 if len(params) != len(values) + 1:  # a column written above but not bound in the statement
                     raise RuntimeError(f"_ALERT_VALUES is not the columns written: {sorted(values)}")
                 both = dict((await conn.execute(self._upsert_alert_and_incident, params)).mappings().one())
                 row = {k: v for k, v in both.items() if not k.startswith(_INC)}
-                if both[_INC + "id"] is not None:  # what `_settle` would read first, locked as it would lock it
-                    found["incident"] = {c.name: both[_INC + c.name] for c in incidents.c}
-                return row, row["occurrences"] == 0 and row["status"] == "new"
+                # what `_settle` would read first, locked as it would lock it
+                inc = {c.name: both[_INC + c.name] for c in incidents.c} if both[_INC + "id"] is not None else None
+                return row, row["occurrences"] == 0 and row["status"] == "new", inc
             got = (await conn.execute(self._upsert_alert, values)).mappings().one()
             # a row nothing has counted yet is new (a source update for an unknown alert leaves one so,
             # and is handled the same way again)
-            return dict(got), got["occurrences"] == 0 and got["status"] == "new"
+            return dict(got), got["occurrences"] == 0 and got["status"] == "new", None
         ins = _insert(self.db, alerts).values(**values)
         inserted = (
             await conn.execute(
@@ -1080,7 +1077,7 @@ class Pipeline:
             .with_for_update()
         )
         locked = (await conn.execute(q)).mappings().one()
-        return dict(locked), inserted is not None
+        return dict(locked), inserted is not None, None
 
     async def _active_incident(self, conn: AsyncConnection, key: str) -> dict[str, Any] | None:
         row = (await conn.execute(_ACTIVE, {"b_key": key})).mappings().first()
